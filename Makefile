@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make lab` and `make test`.
+# Both build .venv from nothing when it is missing.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: lab test venv release explore bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[notebook,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=course
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+release: $(STAMP)
+	$(BIN)/python -m autograder release
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_ops.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
