@@ -24,6 +24,9 @@ test: $(STAMP)
 release: $(STAMP)
 	$(BIN)/python -m autograder release
 
+explore: $(STAMP)
+	$(BIN)/python -m dlcore.explorers.app
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ops.py
 

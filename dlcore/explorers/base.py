@@ -20,9 +20,11 @@ Every explorer exposes
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 
 import matplotlib
+import numpy as np
 from matplotlib.figure import Figure
 
 
@@ -125,7 +127,22 @@ class Explorer:
             f"style='margin-right:1.2em'><b>{html.escape(k)}</b> = {self._format(v)}</span>"
             for k, v in self.numbers.items()
         )
-        return f"<div class='{self.readout_class}-body' style='font-family:monospace'>{cells}</div>"
+        params = html.escape(json.dumps(self.json_params(), sort_keys=True), quote=True)
+        return (f"<div class='{self.readout_class}-body' data-params=\"{params}\" "
+                f"style='font-family:monospace'>{cells}</div>")
+
+    def json_params(self) -> dict[str, Any]:
+        """The parameters that can be written as JSON (browser tests rebuild the explorer from them)."""
+        out = {}
+        for k, v in self.params.items():
+            if isinstance(v, np.generic):
+                v = v.item()
+            try:
+                json.dumps(v)
+            except TypeError:
+                continue
+            out[k] = v
+        return out
 
     @staticmethod
     def _format(v: Any) -> str:

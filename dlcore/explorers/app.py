@@ -1,0 +1,69 @@
+"""App mode: every chapter's explorer as a page, served by Voila (``make explore``).
+
+``python -m dlcore.explorers.app [--port 8866] [--no-browser] [--dir DIR]`` writes one small
+notebook per chapter (a title and one call) into DIR (a temporary folder by default) and serves
+that folder with Voila, whose tree page is the index linking them. No code is shown; only the
+controls and figures.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from dlcore.explorers import EXPLORERS, available
+
+
+def write_pages(directory: Path) -> list[Path]:
+    """Write ``NN_<chapter>.ipynb`` for every chapter whose explorer exists; return the paths."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for chapter in available():
+        _, factory, title = EXPLORERS[chapter]
+        number = int(chapter[2:4])
+        nb = new_notebook(cells=[
+            new_markdown_cell(f"# Chapter {number}: {title}\n\nMove the controls; the figure and the "
+                              "numbers below it follow. The notebook `course/"
+                              f"{chapter}/{chapter}.ipynb` explains what you see."),
+            new_code_cell("%matplotlib widget\nfrom dlcore.explorers import get_factory\n"
+                          f"get_factory({chapter!r})()"),
+        ])
+        nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+        path = directory / f"{chapter}.ipynb"
+        nbformat.write(nb, path)
+        written.append(path)
+    return written
+
+
+def voila_command(directory: Path, port: int, open_browser: bool) -> list[str]:
+    cmd = [sys.executable, "-m", "voila", str(directory), f"--port={port}", "--Voila.ip=127.0.0.1",
+           "--VoilaConfiguration.file_allowlist=['.*\\.(png|jpg|gif|svg)']"]
+    if not open_browser:
+        cmd.append("--no-browser")
+    return cmd
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dlcore.explorers.app", description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=8866)
+    parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    parser.add_argument("--dir", type=Path, default=None, help="where to write the pages (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    directory = args.dir or Path(tempfile.mkdtemp(prefix="dlcourse-explore-"))
+    pages = write_pages(directory)
+    if not pages:
+        print("explore: no explorer modules found in dlcore.explorers", file=sys.stderr)
+        return 1
+    print(f"explore: {len(pages)} explorers in {directory}; serving on http://127.0.0.1:{args.port}/")
+    cmd = voila_command(directory, args.port, not args.no_browser)
+    os.execv(cmd[0], cmd)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""Driving a notebook in JupyterLab the way a student does (Playwright, sync API)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+# Starts a watch (not awaited) that records the milliseconds until the explorer's figure canvas
+# shows new pixels; read the result with LATENCY_RESULT_JS after moving a control.
+CANVAS_WATCH_JS = """
+([sel, timeoutMs]) => {
+  const root = document.querySelector(sel);
+  const canvas = root && root.querySelector('.jupyter-matplotlib-canvas-div canvas');
+  window.__dlLatency = new Promise((resolve) => {
+    if (!canvas) { resolve(-1); return; }
+    const before = canvas.toDataURL();
+    const t0 = performance.now();
+    const tick = () => {
+      if (canvas.toDataURL() !== before) { resolve(performance.now() - t0); return; }
+      if (performance.now() - t0 > timeoutMs) { resolve(-1); return; }
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  return true;
+}
+"""
+LATENCY_RESULT_JS = "() => window.__dlLatency"
+
+
+def wait_kernel_idle(page, timeout: float = 90.0, settle: float = 0.5) -> None:
+    """Wait until the status bar names the kernel and says Idle (twice, `settle` seconds apart)."""
+    deadline = time.monotonic() + timeout
+    seen_idle = None
+    while time.monotonic() < deadline:
+        text = page.locator("#jp-main-statusbar").inner_text()
+        busy_cells = page.locator(".jp-InputPrompt:has-text('[*]')").count()
+        if "ipykernel" in text and "Idle" in text and busy_cells == 0:
+            if seen_idle is None:
+                seen_idle = time.monotonic()
+            elif time.monotonic() - seen_idle >= settle:
+                return
+        else:
+            seen_idle = None
+        time.sleep(0.2)
+    raise AssertionError(f"kernel did not become idle within {timeout}s; status bar: {text!r}")
+
+
+def open_notebook(page, base_url: str, rel_path: str) -> None:
+    for attempt in (1, 2):
+        page.goto(f"{base_url}/lab/tree/{rel_path}", timeout=90_000)
+        try:
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+    wait_kernel_idle(page)
+
+
+def run_all(page) -> None:
+    page.evaluate("window.jupyterapp.commands.execute('runmenu:run-all')")
+    time.sleep(1.0)
+    wait_kernel_idle(page, timeout=180)
+
+
+def canvas_digest(page, explorer) -> str:
+    """Hash of the explorer figure's pixels, once two screenshots in a row agree (ipympl is async)."""
+    canvas = explorer.locator(".jupyter-matplotlib-canvas-div").first
+    previous = None
+    for _ in range(40):
+        digest = hashlib.sha256(canvas.screenshot()).hexdigest()
+        if digest == previous:
+            return digest
+        previous = digest
+        time.sleep(0.25)
+    raise AssertionError("the figure never settled: consecutive screenshots kept changing")
+
+
+def readout(explorer) -> tuple[dict, dict]:
+    """(params, numbers) published by the explorer's read-out."""
+    body = explorer.locator(".dl-readout-body").first
+    params = json.loads(body.get_attribute("data-params"))
+    numbers = {}
+    spans = body.locator(".dl-num")
+    for i in range(spans.count()):
+        span = spans.nth(i)
+        raw = span.get_attribute("data-value")
+        try:
+            numbers[span.get_attribute("data-name")] = float(raw)
+        except (TypeError, ValueError):
+            numbers[span.get_attribute("data-name")] = raw
+    return params, numbers
+
+
+def error_outputs(page) -> list[tuple[str, str]]:
+    """(cell source, error text) for every cell that shows an error or stderr output."""
+    found = []
+    cells = page.locator(".jp-Notebook .jp-CodeCell")
+    for i in range(cells.count()):
+        cell = cells.nth(i)
+        errs = cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        if errs.count():
+            src = cell.locator(".jp-InputArea .cm-content").inner_text()
+            found.append((src, errs.first.inner_text()[:500]))
+    return found
