@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test venv release explore bench clean
+.PHONY: lab test venv release explore hub bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,9 @@ release: $(STAMP)
 
 explore: $(STAMP)
 	$(BIN)/python -m dlcore.explorers.app
+
+hub: $(STAMP)
+	$(BIN)/python deploy/jupyterhub/demo.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ops.py
