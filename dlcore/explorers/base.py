@@ -185,10 +185,13 @@ class Explorer:
             else:
                 canvas = widgets.Output()
                 self._static_out = canvas
+            # Controls above the figure, wrapping into rows, so neither squeezes the other.
+            controls = widgets.Box(list(self.controls.values()),
+                                   layout=widgets.Layout(display="flex", flex_flow="row wrap",
+                                                         align_items="center", gap="2px 12px"))
             box = widgets.VBox(
                 [widgets.HTML(f"<b>{html.escape(self.title)}</b>") if self.title else widgets.HTML(""),
-                 widgets.HBox([widgets.VBox(list(self.controls.values())), canvas]),
-                 self.readout]
+                 controls, canvas, self.readout]
             )
             box.add_class("dl-explorer")
             self._widget = box
