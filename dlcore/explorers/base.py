@@ -188,7 +188,7 @@ class Explorer:
             # Controls above the figure, wrapping into rows, so neither squeezes the other.
             controls = widgets.Box(list(self.controls.values()),
                                    layout=widgets.Layout(display="flex", flex_flow="row wrap",
-                                                         align_items="center", gap="2px 12px"))
+                                                         align_items="center"))
             box = widgets.VBox(
                 [widgets.HTML(f"<b>{html.escape(self.title)}</b>") if self.title else widgets.HTML(""),
                  controls, canvas, self.readout]

@@ -1,0 +1,318 @@
+"""Chapter 1 (objective functions): MSE versus cross-entropy for a sigmoid output.
+
+Static figures for the chapter's claims and :func:`loss_surface_explorer`, the loss surface of
+one sigmoid neuron ``p = σ(w·x + b)`` over ``(w, b)`` for MSE and binary cross-entropy side by
+side. All numbers come from :mod:`dlcore.losses`, :mod:`dlcore.activations` and
+:mod:`dlcore.linear`; the surfaces are computed once, vectorised, and checked against those
+functions in ``tests/test_ch01_explorer.py``.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from dlcore import data
+from dlcore.activations import sigmoid, sigmoid_grad
+from dlcore.explorers.base import Explorer
+from dlcore.linear import linear_backward, linear_forward
+from dlcore.losses import (binary_cross_entropy_with_logits, sigmoid_bce_grad_z, sigmoid_mse_grad_z,
+                           sigmoid_mse_loss)
+
+__all__ = ["sigmoid_output_table", "format_table", "plot_losses_vs_z", "neuron_data",
+           "neuron_loss_and_grads", "loss_grids", "train_neuron", "plot_training", "LossSurfaceExplorer", "loss_surface_explorer"]
+
+
+def _static_figure(figsize) -> Figure:
+    # A plain Agg figure: the notebook shows it as a PNG, no widget needed for a static plot.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# One sigmoid output: loss and gradient with respect to the pre-activation z
+# ---------------------------------------------------------------------------------------------
+def sigmoid_output_table(z, y: float = 1.0) -> dict[str, np.ndarray]:
+    """MSE and BCE of one sigmoid output ``p = σ(z)`` against target ``y``, with gradients in z.
+
+    For each entry of ``z`` (shape ``(K,)``) the loss of that single sample, from ``dlcore.losses``:
+
+        MSE: L = (p − y)²,                         dL/dz = 2(p − y) · σ'(z)
+        BCE: L = −[y log p + (1 − y) log(1 − p)],  dL/dz = (p − y)/(p(1 − p)) · σ'(z) = p − y
+
+    Returns a dict of ``(K,)`` arrays: ``z, p, sigma_prime, mse, dmse_dz, bce, dbce_dz``.
+    """
+
+    z = np.atleast_1d(np.asarray(z, dtype=np.float64))
+    out = {"z": z, "p": sigmoid(z), "sigma_prime": sigmoid_grad(z)}
+    for k in ("mse", "dmse_dz", "bce", "dbce_dz"):
+        out[k] = np.empty_like(z)
+    target = np.array([float(y)])
+    for i, zi in enumerate(z):
+        zz = np.array([zi])  # one sample, so the mean over samples is that sample's loss
+        out["mse"][i] = sigmoid_mse_loss(zz, target)
+        out["dmse_dz"][i] = sigmoid_mse_grad_z(zz, target)[0]
+        out["bce"][i] = binary_cross_entropy_with_logits(zz, target)
+        out["dbce_dz"][i] = sigmoid_bce_grad_z(zz, target)[0]
+    return out
+
+
+def format_table(table: dict[str, np.ndarray], columns=None, fmt: str = "{:>12.4g}") -> str:
+    """Render the ``(K,)`` columns of a table dict as aligned text (one row per entry)."""
+    columns = list(columns or table)
+    head = "".join(f"{c:>12}" for c in columns)
+    rows = ["".join(fmt.format(float(table[c][i])) for c in columns) for i in range(len(table[columns[0]]))]
+    return "\n".join([head, "-" * len(head), *rows])
+
+
+def plot_losses_vs_z(y: float = 1.0, z_min: float = -10.0, z_max: float = 10.0) -> Figure:
+    """Left: MSE and BCE of ``σ(z)`` against ``y``; right: ``|dL/dz|`` of both on a log scale."""
+    z = np.linspace(z_min, z_max, 401)
+    t = sigmoid_output_table(z, y)
+    fig = _static_figure((9.5, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.plot(z, t["mse"], label="MSE  (σ(z) − y)²", color="tab:blue")
+    ax1.plot(z, t["bce"], label="cross-entropy  −log σ(z)" if y == 1 else "cross-entropy", color="tab:red")
+    ax1.set(xlabel="pre-activation z", ylabel="loss", title=f"loss of one sigmoid output, target y = {y:g}")
+    ax1.legend(loc="upper center" if y == 1 else "upper left", fontsize=8)
+    ax2.semilogy(z, np.abs(t["dmse_dz"]), label="|dMSE/dz| = 2|p − y| σ'(z)", color="tab:blue")
+    ax2.semilogy(z, np.abs(t["dbce_dz"]), label="|dCE/dz| = |p − y|", color="tab:red")
+    ax2.semilogy(z, t["sigma_prime"], ":", label="σ'(z)", color="gray")
+    ax2.set(xlabel="pre-activation z", ylabel="|gradient| (log scale)", title="gradient with respect to z")
+    wrong = (z < 0) if y == 1 else (z > 0)
+    ax2.axvspan(z[wrong].min(), z[wrong].max(), color="0.93", zorder=0)
+    ax2.text(0.03 if y == 1 else 0.62, 0.04, "saturated on the\nwrong side", transform=ax2.transAxes, fontsize=8)
+    ax2.legend(fontsize=8, loc="lower right" if y == 1 else "lower left")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# One sigmoid neuron on a 1-D data set
+# ---------------------------------------------------------------------------------------------
+class NeuronData(NamedTuple):
+    x: np.ndarray  # (N,) one feature, standardised
+    y: np.ndarray  # (N,) targets in {0, 1}
+    name: str
+
+
+def neuron_data(kind: str = "toy", n: int = 40, seed: int = 0) -> NeuronData:
+    """A 1-D two-class data set for one sigmoid neuron.
+
+    ``"toy"``: ``n`` points, half from N(−1, 0.8²) labelled 0 and half from N(+1, 0.8²) labelled 1
+    (overlapping, so no (w, b) is perfect), clipped to [−2.5, 2.5].
+    ``"digits"``: the real 8×8 handwritten 0s and 1s of :mod:`dlcore.data`, one feature: the mean
+    ink of the two central pixel columns (a 1 has ink there, a 0 a hole), standardised.
+    """
+    if kind == "toy":
+        rng = np.random.default_rng(seed)
+        half = n // 2
+        x = np.concatenate([rng.normal(-1.0, 0.8, half), rng.normal(1.0, 0.8, n - half)])
+        y = np.concatenate([np.zeros(half), np.ones(n - half)])
+        return NeuronData(np.clip(x, -2.5, 2.5), y, "toy: two overlapping Gaussians")
+    if kind == "digits":
+        X, labels = data.load_digits()
+        keep = (labels == 0) | (labels == 1)
+        feat = X[keep].reshape(-1, 8, 8)[:, :, 3:5].mean(axis=(1, 2))
+        feat = (feat - feat.mean()) / feat.std()
+        return NeuronData(np.clip(feat, -2.5, 2.5), (labels[keep] == 1).astype(np.float64),
+                          "digits 0 vs 1: central-column ink")
+    raise ValueError(f"neuron_data: kind must be 'toy' or 'digits', got {kind!r}")
+
+
+def neuron_loss_and_grads(w: float, b: float, x, y) -> dict[str, float]:
+    """Loss and gradient in (w, b) of ``p = σ(w·x + b)`` for MSE and BCE, all through dlcore.
+
+    ``z = linear_forward(x[:, None], [[w]], [b])``; ``dL/dz`` from ``dlcore.losses``'
+    ``sigmoid_mse_grad_z`` / ``sigmoid_bce_grad_z``; ``linear_backward`` turns ``dL/dz`` into
+    ``(dL/dw, dL/db)``. ``x``, ``y``: shape ``(N,)``.
+    Returns ``mse, bce, dmse_dw, dmse_db, dbce_dw, dbce_db`` as floats.
+    """
+
+    xs = np.asarray(x, dtype=np.float64)[:, None]
+    t = np.asarray(y, dtype=np.float64)[:, None]
+    z, cache = linear_forward(xs, np.array([[float(w)]]), np.array([float(b)]))
+    out = {"mse": float(sigmoid_mse_loss(z, t)), "bce": float(binary_cross_entropy_with_logits(z, t))}
+    for name, dz in (("mse", sigmoid_mse_grad_z(z, t)), ("bce", sigmoid_bce_grad_z(z, t))):
+        _, dw, db = linear_backward(dz, cache)
+        out[f"d{name}_dw"] = float(dw[0, 0])
+        out[f"d{name}_db"] = float(db[0])
+    return out
+
+
+def loss_grids(x, y, w_range=(-6.0, 6.0), b_range=(-6.0, 6.0), n: int = 81):
+    """MSE and BCE of ``σ(w·x + b)`` on an ``n × n`` grid of (w, b), vectorised.
+
+    BCE uses ``log σ(z) = −log(1 + e^(−z))`` (no overflow, no log(0)), the value
+    ``dlcore.losses.binary_cross_entropy_with_logits`` gives at each grid point.
+    Returns ``W, B, MSE, BCE``, each of shape ``(n, n)`` (rows follow b, columns follow w).
+    """
+
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    W, B = np.meshgrid(np.linspace(*w_range, n), np.linspace(*b_range, n))
+    Z = W[..., None] * x + B[..., None]  # (n, n, N)
+    P = sigmoid(Z)
+    mse = ((P - y) ** 2).mean(axis=-1)
+    bce = (y * np.logaddexp(0.0, -Z) + (1.0 - y) * np.logaddexp(0.0, Z)).mean(axis=-1)
+    return W, B, mse, bce
+
+
+def train_neuron(loss: str, w0: float, b0: float, x, y, lr: float = 1.0, steps: int = 200) -> np.ndarray:
+    """Plain gradient descent on one sigmoid neuron with ``loss`` = ``"mse"`` or ``"bce"``.
+
+    Returns the trajectory, shape ``(steps + 1, 4)``: columns ``w, b, loss, accuracy`` before
+    each step (accuracy: the fraction of samples with ``(σ(w·x + b) > 0.5) == y``).
+    """
+
+    if loss not in ("mse", "bce"):
+        raise ValueError(f"train_neuron: loss must be 'mse' or 'bce', got {loss!r}")
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w, b = float(w0), float(b0)
+    out = np.empty((steps + 1, 4))
+    for t in range(steps + 1):
+        r = neuron_loss_and_grads(w, b, x, y)
+        out[t] = w, b, r[loss], ((sigmoid(w * x + b) > 0.5) == (y > 0.5)).mean()
+        w, b = w - lr * r[f"d{loss}_dw"], b - lr * r[f"d{loss}_db"]
+    return out
+
+
+def plot_training(w0: float = -4.0, b0: float = 2.0, lr: float = 1.0, steps: int = 200, data: str = "toy"):
+    """Gradient descent from the same bad start under MSE and BCE: paths in (w, b) and accuracy per step.
+
+    Returns ``(fig, runs)`` with ``runs = {"mse": traj, "bce": traj}`` from :func:`train_neuron`.
+    """
+    d = neuron_data(data)
+    runs = {k: train_neuron(k, w0, b0, d.x, d.y, lr=lr, steps=steps) for k in ("mse", "bce")}
+    W, B, _, bce = loss_grids(d.x, d.y, _RANGE, _RANGE, n=61)
+    fig = _static_figure((9.5, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.contour(W, B, bce, levels=np.quantile(bce, np.linspace(0.02, 0.98, 12)), colors="0.7", linewidths=0.6)
+    colors = {"mse": "tab:blue", "bce": "tab:red"}
+    names = {"mse": "MSE", "bce": "cross-entropy"}
+    for k, tr in runs.items():
+        ax1.plot(tr[:, 0], tr[:, 1], ".-", ms=2, color=colors[k], label=names[k])
+        ax2.plot(tr[:, 3], color=colors[k], label=names[k])
+    ax1.plot([w0], [b0], "ko")
+    ax1.set(xlabel="w", ylabel="b", title=f"gradient descent from (w, b) = ({w0:g}, {b0:g}), lr = {lr:g}",
+            xlim=_RANGE, ylim=_RANGE)
+    ax2.set(xlabel="step", ylabel="training accuracy", ylim=(0, 1.02), title="accuracy per step")
+    ax1.legend(fontsize=8)
+    ax2.legend(fontsize=8, loc="lower right")
+    return fig, runs
+
+
+# ---------------------------------------------------------------------------------------------
+# The explorer
+# ---------------------------------------------------------------------------------------------
+_RANGE = (-6.0, 6.0)
+
+
+class LossSurfaceExplorer(Explorer):
+    """Contours and 3-D surfaces of MSE and BCE over (w, b), with a movable point and its step."""
+
+    title = "Loss surface of one sigmoid neuron: MSE (left) and cross-entropy (right)"
+
+    def __init__(self, data: str = "toy", student_fn: dict | None = None, **params: Any) -> None:
+        self.data = neuron_data(data)
+        self.student_fn = dict(student_fn or {})
+        unknown = set(self.student_fn) - {"mse_loss", "binary_cross_entropy"}
+        if unknown:
+            raise ValueError(f"loss_surface_explorer: student_fn keys must be 'mse_loss' and/or "
+                             f"'binary_cross_entropy', got {sorted(unknown)}")
+        # Precomputed once: the surfaces do not depend on the point.
+        self.W, self.B, self.MSE, self.BCE = loss_grids(self.data.x, self.data.y, _RANGE, _RANGE, n=81)
+        super().__init__(**params)
+
+    def defaults(self) -> dict[str, Any]:
+        return {"w": -4.0, "b": 2.0, "lr": 1.0}
+
+    def figure_kwargs(self) -> dict[str, Any]:
+        return {"figsize": (10, 7.6)}
+
+    def setup_figure(self) -> None:
+        fig = self.fig
+        gs = fig.add_gridspec(2, 2, height_ratios=[1.0, 1.05], hspace=0.28, wspace=0.22,
+                              left=0.07, right=0.97, top=0.94, bottom=0.04)
+        self.ax_c = [fig.add_subplot(gs[0, i]) for i in range(2)]
+        self.ax_s = [fig.add_subplot(gs[1, i], projection="3d") for i in range(2)]
+        self.points, self.arrows, self.points3d, self.labels = [], [], [], []
+        for i, (name, L) in enumerate((("MSE", self.MSE), ("cross-entropy", self.BCE))):
+            ax = self.ax_c[i]
+            # An image plus a few contour lines renders several times faster than filled contours.
+            ax.imshow(L, origin="lower", extent=(*_RANGE, *_RANGE), cmap="viridis", aspect="auto",
+                      interpolation="bilinear")
+            ax.contour(self.W, self.B, L, levels=np.quantile(L, np.linspace(0.02, 0.98, 12)),
+                       colors="k", linewidths=0.4, alpha=0.6)
+            ax.set(xlabel="w", ylabel="b", title=f"{name} over (w, b)", xlim=_RANGE, ylim=_RANGE)
+            (pt,) = ax.plot([0.0], [0.0], "o", color="white", mec="k", ms=7, zorder=5)
+            q = ax.quiver([0.0], [0.0], [0.0], [0.0], angles="xy", scale_units="xy", scale=1.0,
+                          color="tab:red", width=0.012, zorder=6)
+            self.labels.append(ax.text(0.02, 0.97, "", transform=ax.transAxes, va="top", fontsize=8,
+                                       color="white", family="monospace"))
+            self.points.append(pt)
+            self.arrows.append(q)
+            ax3 = self.ax_s[i]
+            s = slice(None, None, 5)  # a 17×17 mesh is enough for the eye and keeps redraws cheap
+            ax3.plot_surface(self.W[s, s], self.B[s, s], L[s, s], cmap="viridis", linewidth=0,
+                             antialiased=False, alpha=0.85)
+            ax3.set(xlabel="w", ylabel="b", zlabel=name)
+            ax3.view_init(elev=30, azim=-60)
+            (p3,) = ax3.plot([0.0], [0.0], [0.0], "o", color="tab:red", ms=7, zorder=10)
+            self.points3d.append(p3)
+
+    def compute(self, params: dict[str, Any]) -> dict[str, Any]:
+        w, b, lr = float(params["w"]), float(params["b"]), float(params["lr"])
+        nums = neuron_loss_and_grads(w, b, self.data.x, self.data.y)
+        state = {"w": w, "b": b, "lr": lr, **nums}
+        if self.student_fn:
+            p = sigmoid(w * self.data.x + b)
+            for key, fn in self.student_fn.items():
+                try:
+                    state[f"student_{key}"] = float(fn(p, self.data.y))
+                except Exception:  # noqa: BLE001 - an unfinished exercise must not break the explorer
+                    state[f"student_{key}"] = float("nan")
+        return state
+
+    def draw(self, state: dict[str, Any]) -> None:
+        w, b, lr = state["w"], state["b"], state["lr"]
+        for i, name in enumerate(("mse", "bce")):
+            gw, gb = state[f"d{name}_dw"], state[f"d{name}_db"]
+            self.points[i].set_data([w], [b])
+            self.arrows[i].set_offsets([[w, b]])
+            # The arrow is one gradient-descent step, −lr·∇L, drawn to scale in (w, b).
+            self.arrows[i].set_UVC([-lr * gw], [-lr * gb])
+            self.labels[i].set_text(f"L = {state[name]:.4f}\n|∇L| = {np.hypot(gw, gb):.2e}")
+            self.points3d[i].set_data_3d([w], [b], [state[name]])
+        numbers = {k: state[k] for k in ("w", "b", "mse", "bce", "dmse_dw", "dmse_db", "dbce_dw", "dbce_db")}
+        numbers.update({k: v for k, v in state.items() if k.startswith("student_")})
+        self.set_numbers(numbers)
+
+    def make_controls(self) -> dict[str, Any]:
+        import ipywidgets as widgets
+
+        ctl = {
+            "w": widgets.FloatSlider(value=self.params["w"], min=_RANGE[0], max=_RANGE[1], step=0.1,
+                                     description="w", continuous_update=True),
+            "b": widgets.FloatSlider(value=self.params["b"], min=_RANGE[0], max=_RANGE[1], step=0.1,
+                                     description="b", continuous_update=True),
+            "lr": widgets.FloatLogSlider(value=self.params["lr"], base=10, min=-1, max=1.5, step=0.05,
+                                         description="lr (arrow)", continuous_update=True),
+        }
+        for name, w in ctl.items():
+            w.add_class(f"dl-ctl-{name}")
+        return ctl
+
+
+def loss_surface_explorer(**params: Any) -> LossSurfaceExplorer:
+    """Explore MSE and BCE over (w, b) of one sigmoid neuron: ``loss_surface_explorer(w=-4, b=2)``.
+
+    Keyword arguments: ``w``, ``b`` (the point), ``lr`` (the arrow is the step −lr·∇L),
+    ``data="toy"`` or ``"digits"``, ``student_fn={"mse_loss": f, "binary_cross_entropy": g}`` to
+    show a student's losses at the point next to the reference's.
+    """
+    return LossSurfaceExplorer(**params)

@@ -1,0 +1,233 @@
+"""Chapter 2 (softmax): static figures and :func:`softmax_explorer`.
+
+Everything shown is computed with :mod:`dlcore.softmax` and :mod:`dlcore.losses`:
+probabilities ``p = softmax(z / T)``, the cross-entropy ``−log p_y`` of a chosen true class and
+its gradient ``p − y`` with respect to the (tempered) logits.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from dlcore.explorers.base import Explorer
+from dlcore.gradcheck import numerical_gradient
+from dlcore.losses import cross_entropy, cross_entropy_grad, mse_loss, mse_loss_grad
+from dlcore.softmax import naive_softmax, softmax, softmax_backward, softmax_forward
+from dlcore.explorers.ch01 import format_table  # noqa: F401 - re-exported for the chapter's tables
+
+__all__ = ["format_table", "overflow_table", "plot_softmax_temperatures", "gradient_three_ways", "pairing_table", "SoftmaxExplorer", "softmax_explorer"]
+
+MAX_CLASSES = 5
+
+
+def _static_figure(figsize) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def overflow_table(z) -> dict[str, np.ndarray]:
+    """The textbook formula ``exp(z) / Σ exp(z)`` next to the max-shifted one, for logits ``z`` (C,).
+
+    Columns (each ``(C,)``): ``z``; ``exp_z`` (inf where z > 709, evaluated without a warning);
+    ``naive`` (``dlcore.softmax.naive_softmax``, nan once a term is inf); ``shifted`` = z − max z;
+    ``exp_shifted`` (every exponent ≤ 0, so ≤ 1 and the largest is exactly 1); ``stable``
+    (``dlcore.softmax.softmax``).
+    """
+
+    z = np.asarray(z, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        e = np.exp(z)
+    shifted = z - z.max()
+    return {"z": z, "exp_z": e, "naive": naive_softmax(z), "shifted": shifted,
+            "exp_shifted": np.exp(shifted), "stable": softmax(z)}
+
+
+def plot_softmax_temperatures(z, temperatures=(0.25, 1.0, 4.0)) -> Figure:
+    """Bars of ``softmax(z / T)`` for a few temperatures ``T`` (one panel each)."""
+
+    z = np.asarray(z, dtype=np.float64)
+    fig = _static_figure((3.0 * len(temperatures), 2.6))
+    axes = np.atleast_1d(fig.subplots(1, len(temperatures), sharey=True))
+    for ax, t in zip(axes, temperatures):
+        p = softmax(z / t)
+        ax.bar(np.arange(len(z)), p, color="tab:blue")
+        ax.set(title=f"T = {t:g}", xlabel="class", ylim=(0, 1.12), xticks=np.arange(len(z)))
+        for k, v in enumerate(p):
+            ax.text(k, v + 0.02, f"{v:.2f}", ha="center", fontsize=8)
+    axes[0].set_ylabel("softmax(z / T)")
+    return fig
+
+
+def gradient_three_ways(logits, labels) -> dict[str, np.ndarray]:
+    """The gradient of mean cross-entropy∘softmax with respect to the logits, computed three ways.
+
+    ``formula``: (softmax(logits) − onehot(labels)) / N;
+    ``chain``: dL/dp = −onehot / (N·p) pushed back through the softmax Jacobian
+    (``dlcore.softmax.softmax_backward``);
+    ``numerical``: central differences of ``dlcore.losses.cross_entropy`` (``dlcore.gradcheck``);
+    ``reference``: ``dlcore.losses.cross_entropy_grad``. ``logits`` (N, C), ``labels`` (N,); each (N, C).
+    """
+
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels)
+    n, c = logits.shape
+    onehot = np.eye(c)[labels]
+    p, cache = softmax_forward(logits)
+    return {"formula": (softmax(logits) - onehot) / n,
+            "chain": softmax_backward(-onehot / (n * p), cache),
+            "numerical": numerical_gradient(lambda z: cross_entropy(z, labels), logits.copy()),
+            "reference": cross_entropy_grad(logits, labels)}
+
+
+def pairing_table(margins, n_classes: int = 3) -> dict[str, np.ndarray]:
+    """Softmax + cross-entropy versus softmax + MSE when the network is confidently wrong.
+
+    For each margin m the logits are ``[m, 0, ..., 0]`` and the true class is 1, so larger m means
+    a more confident wrong answer. Columns (each ``(K,)``): ``margin``, ``p_true``, ``ce`` and the
+    norm of its gradient in the logits ``ce_grad``; ``mse`` = mse_loss(p, onehot) and the norm of
+    its gradient in the logits ``mse_grad`` (through ``softmax_backward``).
+    """
+
+    margins = np.atleast_1d(np.asarray(margins, dtype=np.float64))
+    cols = {k: np.empty_like(margins) for k in ("p_true", "ce", "ce_grad", "mse", "mse_grad")}
+    onehot = np.zeros((1, n_classes))
+    onehot[0, 1] = 1.0
+    labels = np.array([1])
+    for i, m in enumerate(margins):
+        z = np.zeros((1, n_classes))
+        z[0, 0] = m
+        p, cache = softmax_forward(z)
+        cols["p_true"][i] = p[0, 1]
+        cols["ce"][i] = cross_entropy(z, labels)
+        cols["ce_grad"][i] = np.linalg.norm(cross_entropy_grad(z, labels))
+        cols["mse"][i] = mse_loss(p, onehot)
+        cols["mse_grad"][i] = np.linalg.norm(softmax_backward(mse_loss_grad(p, onehot), cache))
+    return {"margin": margins, **cols}
+
+
+class SoftmaxExplorer(Explorer):
+    """Logit and temperature sliders; bars of p = softmax(z/T), the loss −log p_y and p − y."""
+
+    title = "Softmax and cross-entropy: p = softmax(z / T), loss = −log p_y, gradient p − y"
+
+    def __init__(self, student_fn=None, **params: Any) -> None:
+        self.student_fn = student_fn
+        super().__init__(**params)
+
+    def defaults(self) -> dict[str, Any]:
+        return {"n_classes": 4, "z0": 2.0, "z1": 1.0, "z2": 0.1, "z3": -1.0, "z4": 0.5,
+                "temperature": 1.0, "true_class": 0}
+
+    def figure_kwargs(self) -> dict[str, Any]:
+        return {"figsize": (10, 3.4)}
+
+    def setup_figure(self) -> None:
+        fig = self.fig
+        axes = fig.subplots(1, 3, gridspec_kw={"left": 0.06, "right": 0.98, "bottom": 0.16, "top": 0.86,
+                                               "wspace": 0.3})
+        self.ax_z, self.ax_p, self.ax_g = axes
+        k = np.arange(MAX_CLASSES)
+        self.bars_z = self.ax_z.bar(k, np.zeros(MAX_CLASSES), color="0.55")
+        self.bars_p = self.ax_p.bar(k, np.zeros(MAX_CLASSES), color="tab:blue")
+        self.bars_g = self.ax_g.bar(k, np.zeros(MAX_CLASSES), color="tab:purple")
+        self.ax_z.set(title="tempered logits z / T", xlabel="class", ylim=(-12, 12))
+        self.ax_p.set(title="probabilities p", xlabel="class", ylim=(0, 1.3), yticks=np.linspace(0, 1, 6))
+        self.ax_g.set(title="gradient ∂L/∂(z/T) = p − y", xlabel="class", ylim=(-1.05, 1.05))
+        for ax in axes:
+            ax.set_xticks(k)
+            ax.axhline(0, color="k", lw=0.6)
+        (self.student_marks,) = self.ax_p.plot([], [], "_", color="tab:orange", ms=22, mew=3,
+                                               label="your softmax")
+        self.p_texts = [self.ax_p.text(i, 0, "", ha="center", va="bottom", fontsize=8) for i in k]
+        self.loss_text = self.ax_p.text(0.98, 0.97, "", transform=self.ax_p.transAxes, ha="right",
+                                        va="top", fontsize=9, family="monospace")
+
+    def compute(self, params: dict[str, Any]) -> dict[str, Any]:
+
+        c = int(params["n_classes"])
+        if not 2 <= c <= MAX_CLASSES:
+            raise ValueError(f"softmax_explorer: n_classes must be in 2..{MAX_CLASSES}, got {c}")
+        t = float(params["temperature"])
+        if t <= 0:
+            raise ValueError(f"softmax_explorer: temperature must be > 0, got {t}")
+        y = int(params["true_class"])
+        if not 0 <= y < c:
+            raise ValueError(f"softmax_explorer: true_class must be in 0..{c - 1}, got {y}")
+        z = np.array([float(params[f"z{i}"]) for i in range(c)])
+        u = (z / t)[None, :]
+        labels = np.array([y])
+        state = {"c": c, "y": y, "T": t, "z": z, "u": u[0], "p": softmax(u)[0],
+                 "loss": float(cross_entropy(u, labels)), "grad": cross_entropy_grad(u, labels)[0]}
+        if self.student_fn is not None:
+            try:
+                state["student_p"] = np.asarray(self.student_fn(u), dtype=np.float64).reshape(-1)[:c]
+            except Exception:  # noqa: BLE001 - an unfinished exercise must not break the explorer
+                state["student_p"] = None
+        return state
+
+    def draw(self, state: dict[str, Any]) -> None:
+        c, y = state["c"], state["y"]
+        for ax in (self.ax_z, self.ax_p, self.ax_g):
+            ax.set_xlim(-0.6, c - 0.4)
+        for k in range(MAX_CLASSES):
+            on = k < c
+            for bars, values in ((self.bars_z, state["u"]), (self.bars_p, state["p"]), (self.bars_g, state["grad"])):
+                bars[k].set_visible(on)
+                bars[k].set_height(float(values[k]) if on else 0.0)
+            self.bars_p[k].set_color("tab:red" if k == y else "tab:blue")
+            self.p_texts[k].set_visible(on)
+            if on:
+                self.p_texts[k].set_position((k, float(state["p"][k]) + 0.01))
+                self.p_texts[k].set_text(f"{state['p'][k]:.2f}")
+        sp = state.get("student_p")
+        if sp is not None and len(sp) == c:
+            self.student_marks.set_data(np.arange(c), sp)
+        else:
+            self.student_marks.set_data([], [])
+        self.loss_text.set_text(f"true class {y}\nL = −log p_{y} = {state['loss']:.3f}")
+        numbers: dict[str, Any] = {"loss": state["loss"], "temperature": state["T"]}
+        numbers.update({f"p{k}": float(state["p"][k]) for k in range(c)})
+        numbers.update({f"grad{k}": float(state["grad"][k]) for k in range(c)})
+        numbers["sum_p"] = float(state["p"].sum())
+        self.set_numbers(numbers)
+
+    def make_controls(self) -> dict[str, Any]:
+        import ipywidgets as widgets
+
+        ctl: dict[str, Any] = {
+            "n_classes": widgets.IntSlider(value=self.params["n_classes"], min=3, max=MAX_CLASSES,
+                                           description="classes", continuous_update=True),
+        }
+        for i in range(MAX_CLASSES):
+            ctl[f"z{i}"] = widgets.FloatSlider(value=self.params[f"z{i}"], min=-6, max=6, step=0.1,
+                                               description=f"logit z{i}", continuous_update=True)
+        ctl["temperature"] = widgets.FloatLogSlider(value=self.params["temperature"], base=10, min=-1,
+                                                    max=1, step=0.02, description="temperature T",
+                                                    continuous_update=True)
+        ctl["true_class"] = widgets.Dropdown(options=list(range(MAX_CLASSES)), value=self.params["true_class"],
+                                             description="true class")
+        for name, w in ctl.items():
+            w.add_class(f"dl-ctl-{name}")
+        return ctl
+
+    def update(self, **changes: Any) -> Any:
+        # A true class beyond the classes shown (fewer classes, or the dropdown) moves into range.
+        c = int(changes.get("n_classes", self.params["n_classes"]))
+        y = int(changes.get("true_class", self.params["true_class"]))
+        if y >= c:
+            changes["true_class"] = c - 1
+        return super().update(**changes)
+
+
+def softmax_explorer(**params: Any) -> SoftmaxExplorer:
+    """Explore softmax and cross-entropy: ``softmax_explorer(z0=2, z1=1, z2=0.1, temperature=1)``.
+
+    Keyword arguments: ``n_classes`` (3..5), logits ``z0`` .. ``z4``, ``temperature``,
+    ``true_class``; ``student_fn=softmax`` overlays your softmax (orange marks) on the bars.
+    """
+    return SoftmaxExplorer(**params)

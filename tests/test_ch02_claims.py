@@ -1,0 +1,75 @@
+"""Chapter 2's claims as numbers (issue claim C2): softmax outputs lie in (0, 1) and sum to 1; the
+naive formula overflows and the max shift fixes it; CE∘softmax's gradient is p − y."""
+import numpy as np
+import pytest
+
+from dlcore.explorers.ch02 import gradient_three_ways, overflow_table, pairing_table
+from dlcore.losses import cross_entropy, cross_entropy_grad
+from dlcore.softmax import log_softmax, naive_softmax, softmax
+
+
+@pytest.mark.parametrize("shape", [(5,), (8, 3), (4, 2, 7), (1, 10)])
+def test_c2_softmax_in_open_unit_interval_and_sums_to_one(shape):
+    rng = np.random.default_rng(len(shape) * 10 + shape[-1])
+    z = rng.normal(size=shape) * 5  # spreads well below 37, where float64 could round to 0 or 1
+    p = softmax(z)
+    assert p.shape == z.shape
+    assert np.all(p > 0) and np.all(p < 1)
+    assert np.allclose(p.sum(axis=-1), 1.0, rtol=0, atol=1e-12)
+    assert np.array_equal(np.argsort(z, axis=-1), np.argsort(p, axis=-1))  # order kept
+
+
+def test_c2_float64_rounds_to_exact_zero_and_one_for_large_spreads():
+    p = softmax(np.array([0.0, 40.0]))
+    assert p[1] == 1.0 and 0 < p[0] < 1e-17
+    p = softmax(np.array([0.0, 800.0]))
+    assert p[0] == 0.0 and p[1] == 1.0
+    assert np.all(np.isfinite(log_softmax(np.array([1e4, 0.0, -1e4]))))
+    assert np.allclose(log_softmax(np.array([1e4, 0.0, -1e4])), [0.0, -1e4, -2e4])
+
+
+def test_c2_naive_formula_overflows_and_the_max_shift_fixes_it():
+    for z in ([1000.0, 999.0, 998.0], [-1000.0, -999.0, -998.0]):
+        t = overflow_table(z)
+        assert np.all(np.isnan(t["naive"]))
+        assert np.all(t["exp_shifted"] <= 1.0) and t["exp_shifted"].max() == 1.0
+        assert np.allclose(t["stable"], softmax(np.array([2.0, 1.0, 0.0]) * np.sign(z[0])), rtol=1e-12)
+    assert np.isinf(overflow_table([710.0])["exp_z"][0])
+    z = np.random.default_rng(0).normal(size=(3, 4))
+    assert np.allclose(softmax(z + 123.4), softmax(z), rtol=1e-12)
+    assert np.allclose(naive_softmax(z), softmax(z), rtol=1e-12)  # fine for small logits
+
+
+@pytest.mark.parametrize("n,c", [(1, 3), (3, 4), (6, 10)])
+def test_c2_ce_softmax_gradient_is_p_minus_y(n, c):
+    rng = np.random.default_rng(n * c)
+    logits, labels = rng.normal(size=(n, c)) * 3, rng.integers(0, c, size=n)
+    g = gradient_three_ways(logits, labels)
+    onehot = np.eye(c)[labels]
+    assert np.allclose(g["formula"], (softmax(logits) - onehot) / n, rtol=1e-12)
+    assert np.allclose(g["reference"], g["formula"], rtol=1e-10, atol=1e-15)
+    assert np.allclose(g["chain"], g["formula"], rtol=1e-9, atol=1e-15)
+    assert np.allclose(g["numerical"], g["formula"], rtol=1e-5, atol=1e-9)
+    assert np.allclose(g["formula"].sum(axis=1), 0, atol=1e-15)
+
+
+def test_c2_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    logits, labels = rng.normal(size=(5, 4)) * 4, rng.integers(0, 4, size=5)
+    t = torch.tensor(logits, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(t, torch.tensor(labels))
+    (g,) = torch.autograd.grad(loss, t)
+    assert cross_entropy(logits, labels) == pytest.approx(loss.item(), rel=1e-12)
+    assert np.allclose(cross_entropy_grad(logits, labels), g.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def test_c2_pairing_ce_gradient_does_not_vanish_mse_does():
+    t = pairing_table([0.0, 5.0, 10.0, 20.0])
+    assert np.all(np.diff(t["p_true"]) < 0)                      # more and more confidently wrong
+    assert t["ce_grad"][2] == pytest.approx(np.sqrt(2), rel=1e-4)  # ‖p − y‖ → ‖e0 − e1‖
+    assert np.all(t["ce_grad"][1:] > 1.39)
+    assert t["mse_grad"][2] < 2e-4 and t["mse_grad"][3] < 1e-8    # vanishes like e^(−m)
+    assert t["ce_grad"][2] / t["mse_grad"][2] > 1.2e4            # the notebook's "about 12,000 times"
+    assert np.allclose(t["ce"][2:], t["margin"][2:], rtol=1e-3)   # CE grows linearly with the margin
+    assert np.all(t["mse"] <= 2 / 3 + 1e-12)                      # MSE is capped
