@@ -2,7 +2,7 @@
 
 ``python -m dlcore.explorers.app [--port 8866] [--no-browser] [--dir DIR]`` writes one small
 notebook per chapter (a title and one call) into DIR (a temporary folder by default) and serves
-that folder with Voila, whose tree page is the index linking them. No code is shown; only the
+that folder with Voila; ``/voila/render/index.ipynb`` is the index page linking them. No code is shown; only the
 controls and figures.
 """
 from __future__ import annotations
@@ -37,12 +37,20 @@ def write_pages(directory: Path) -> list[Path]:
         path = directory / f"{chapter}.ipynb"
         nbformat.write(nb, path)
         written.append(path)
+    rows = "\n".join(f"| {int(ch[2:4])} | [{EXPLORERS[ch][2]}]({ch}.ipynb) |" for ch in available())
+    index = new_notebook(cells=[new_markdown_cell(
+        "# Deep-learning fundamentals: the explorers\n\nOne page per chapter: sliders and figures, "
+        "no code. The course notebooks explain what you see.\n\n| chapter | explorer |\n|---|---|\n" + rows)])
+    index.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    nbformat.write(index, directory / "index.ipynb")
     return written
 
 
 def voila_command(directory: Path, port: int, open_browser: bool) -> list[str]:
+    # nbgrader's and Notebook 7's lab extensions fail to load outside JupyterLab (console errors).
     cmd = [sys.executable, "-m", "voila", str(directory), f"--port={port}", "--Voila.ip=127.0.0.1",
-           "--VoilaConfiguration.file_allowlist=['.*\\.(png|jpg|gif|svg)']"]
+           "--VoilaConfiguration.extension_denylist=@jupyter/nbgrader",
+           "--VoilaConfiguration.extension_denylist=@jupyter-notebook/lab-extension"]
     if not open_browser:
         cmd.append("--no-browser")
     return cmd
@@ -59,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if not pages:
         print("explore: no explorer modules found in dlcore.explorers", file=sys.stderr)
         return 1
-    print(f"explore: {len(pages)} explorers in {directory}; serving on http://127.0.0.1:{args.port}/")
+    print(f"explore: {len(pages)} explorers in {directory}; open http://127.0.0.1:{args.port}/voila/render/index.ipynb")
     cmd = voila_command(directory, args.port, not args.no_browser)
     os.execv(cmd[0], cmd)
     return 0  # not reached
