@@ -123,7 +123,8 @@ class Explorer:
 
     def _readout_html(self) -> str:
         cells = "".join(
-            f"<span class='dl-num' data-name='{html.escape(k)}' data-value='{v!r}' "
+            f"<span class='dl-num' data-name='{html.escape(k, quote=True)}' "
+            f"data-value='{html.escape(repr(v), quote=True)}' "
             f"style='margin-right:1.2em'><b>{html.escape(k)}</b> = {self._format(v)}</span>"
             for k, v in self.numbers.items()
         )

@@ -1,0 +1,497 @@
+"""Chapter 4 (learning rate and optimizers): static figures and the optimizer explorer.
+
+The figures plot what :mod:`dlcore.optim` and :mod:`dlcore.surfaces` compute; the notebook
+calls each one in a line. :func:`optimizer_explorer` draws the six optimizers' trajectories
+over a contour plot of a test surface and their loss against the step, recomputing every
+trajectory with :func:`dlcore.surfaces.run_optimizer` whenever a control moves.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.colors
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator, SymmetricalLogLocator
+
+from dlcore import optim
+from dlcore.explorers.base import Explorer
+from dlcore.surfaces import DIVERGED, Quadratic, get_surface, run_optimizer
+
+#: Display name, run_optimizer name and colour of the six optimizers, in the order shown.
+OPTIMIZER_STYLE = (
+    ("SGD", "sgd", "tab:blue"),
+    ("Momentum", "momentum", "tab:orange"),
+    ("Nesterov", "nesterov", "tab:green"),
+    ("Adagrad", "adagrad", "tab:red"),
+    ("RMSprop", "rmsprop", "tab:purple"),
+    ("Adam", "adam", "tab:brown"),
+)
+
+#: The surfaces the explorer offers and a learning rate that shows each one well.
+SURFACE_LR = {"saddle": 0.05, "plateau_saddle": 0.02, "ill_conditioned": 0.1, "rosenbrock": 0.001}
+
+
+def _static_figure(figsize) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def hyper_for(name: str, lr: float, momentum: float = 0.9, beta1: float = 0.9,
+              beta2: float = 0.999) -> dict:
+    """Keyword arguments of ``run_optimizer`` for optimizer ``name`` from the explorer's sliders.
+
+    Momentum and Nesterov share ``momentum`` (at 0 both are plain SGD: see :func:`run_name`); Adam takes ``betas=(beta1, beta2)``; RMSprop's
+    decay ``alpha`` is ``beta2`` (both are the decay of the average of g²).
+    """
+    if name in ("momentum", "nesterov"):
+        return {"lr": lr, "momentum": momentum} if momentum > 0 else {"lr": lr}
+    if name == "rmsprop":
+        return {"lr": lr, "alpha": beta2}
+    if name == "adam":
+        return {"lr": lr, "betas": (beta1, beta2)}
+    return {"lr": lr}
+
+
+def run_name(name: str, momentum: float) -> str:
+    """The ``run_optimizer`` name for explorer optimizer ``name``: with momentum 0, Momentum and
+    Nesterov are plain SGD (``optim.SGD`` refuses ``nesterov=True`` without momentum)."""
+    return "sgd" if name in ("momentum", "nesterov") and momentum <= 0 else name
+
+
+def distance_history(surface, optimizer: str, start, steps: int, **hyper) -> np.ndarray:
+    """Distance to the surface's minimum after each step, shape ``(steps + 1,)`` (NaN once diverged)."""
+    surf = get_surface(surface)
+    traj = run_optimizer(surf, optimizer, start=start, steps=steps, **hyper)
+    return np.hypot(traj[:, 0] - surf.minimum[0], traj[:, 1] - surf.minimum[1])
+
+
+def steps_to_tolerance(surface, optimizer: str, tol: float, start=None, steps: int = 1000, **hyper) -> int | None:
+    """First step k at which the distance to the surface's minimum is below ``tol`` (None if never)."""
+    d = distance_history(surface, optimizer, start, steps, **hyper)
+    hit = np.flatnonzero(d < tol)
+    return int(hit[0]) if hit.size else None
+
+
+def escape_step(surface, optimizer: str, start=None, steps: int = 1000, below: float = -1.0, **hyper) -> int | None:
+    """First step at which f drops below ``below`` (None if never).
+
+    Both saddles have f = 0 at the saddle point, so with ``below=-1`` this counts the steps a
+    run started near the ridge spends before it has clearly left the saddle.
+    """
+    surf = get_surface(surface)
+    traj = run_optimizer(surf, optimizer, start=start, steps=steps, **hyper)
+    with np.errstate(invalid="ignore"):
+        hit = np.flatnonzero(surf.f(traj[:, 0], traj[:, 1]) < below)
+    return int(hit[0]) if hit.size else None
+
+
+def momentum_forms(surface="ill_conditioned", lr: float = 0.05, momentum: float = 0.9, steps: int = 50,
+                   start=None) -> tuple[np.ndarray, np.ndarray]:
+    """The same momentum run written two ways; returns both trajectories, each (steps + 1, 2).
+
+    Notes' form: v ← α·v − ε·g, w ← w + v (``optim.sgd_momentum_notes_step``); PyTorch's form:
+    b ← μ·b + g, w ← w − lr·b (``optim.SGD(momentum=μ)``, driven step by step).
+    """
+    surf = get_surface(surface)
+    w0 = np.array(surf.start if start is None else start, dtype=np.float64)
+    w, v = w0.copy(), np.zeros(2)
+    notes = [w0.copy()]
+    for _ in range(steps):
+        w, v = optim.sgd_momentum_notes_step(w, v, np.array(surf.grad(w[0], w[1])), lr, momentum)
+        notes.append(w)
+    p = w0.copy()
+    opt = optim.SGD([p], lr=lr, momentum=momentum)
+    torch_form = [w0.copy()]
+    for _ in range(steps):
+        opt.step([np.array(surf.grad(p[0], p[1]))])
+        torch_form.append(p.copy())
+    return np.array(notes), np.array(torch_form)
+
+
+def plot_step_sizes(curvature: float = 4.0, factors=(0.05, 0.4, 0.95, 1.05), steps: int = 40) -> Figure:
+    """Plain gradient descent on f = L/2·(x² + y²) with lr = factor · 2/L: crawl, converge, oscillate, diverge.
+
+    Left: the x coordinate against the step (its sign flips when lr > 1/L); right: the distance
+    to the minimum on a log scale (it grows once lr > 2/L).
+    """
+    bowl = Quadratic(a=curvature, b=curvature, name="round_bowl")
+    fig = _static_figure((9, 3.4))
+    ax_x, ax_d = fig.subplots(1, 2)
+    k = np.arange(steps + 1)
+    for f in factors:
+        lr = f * 2 / curvature
+        traj = run_optimizer(bowl, "sgd", start=(1.0, 0.0), steps=steps, lr=lr)
+        label = f"lr = {f:g}·2/L = {lr:.3g}"
+        ax_x.plot(k, traj[:, 0], ".-", ms=3, label=label)
+        ax_d.semilogy(k, np.abs(traj[:, 0]), ".-", ms=3, label=label)
+    ax_x.set(xlabel="step k", ylabel="x_k", title=f"x_k on f = {curvature:g}/2·x²", ylim=(-3, 3))
+    ax_d.set(xlabel="step k", ylabel="|x_k − x*|", title="distance to the minimum (log)")
+    ax_d.legend(fontsize=7)
+    return fig
+
+
+def noisy_quadratic_losses(lr: float, epochs: int = 60, steps_per_epoch: int = 20, *,
+                           step_size: int | None = None, gamma: float = 0.1, noise: float = 1.0,
+                           curvature: float = 1.0, rng: np.random.Generator) -> np.ndarray:
+    """Loss f = L/2·‖w‖² at each epoch's end under SGD with noisy gradients g = L·w + noise·ξ.
+
+    With ``step_size`` a :class:`dlcore.optim.StepLR` multiplies lr by ``gamma`` every
+    ``step_size`` epochs. Returns shape ``(epochs + 1,)``; w starts at (5, 5).
+    """
+    w = np.array([5.0, 5.0])
+    opt = optim.SGD([w], lr=lr)
+    sched = optim.StepLR(opt, step_size=step_size, gamma=gamma) if step_size else None
+    out = [0.5 * curvature * float(w @ w)]
+    for _ in range(epochs):
+        for _ in range(steps_per_epoch):
+            opt.step([curvature * w + noise * rng.standard_normal(2)])
+        if sched is not None:
+            sched.step()
+        out.append(0.5 * curvature * float(w @ w))
+    return np.array(out)
+
+
+def plot_step_decay(lr: float = 0.5, step_size: int = 15, gamma: float = 0.3, epochs: int = 60,
+                    seed: int = 0) -> Figure:
+    """Constant lr against StepLR on a noisy quadratic: the decayed run settles far lower."""
+    fig = _static_figure((9, 3.2))
+    ax_lr, ax_loss = fig.subplots(1, 2)
+    for label, ss in (("constant lr", None), (f"StepLR(step_size={step_size}, γ={gamma:g})", step_size)):
+        losses = noisy_quadratic_losses(lr, epochs, step_size=ss, gamma=gamma,
+                                        rng=np.random.default_rng(seed))
+        lrs = [lr * (gamma ** (e // ss) if ss else 1.0) for e in range(epochs + 1)]
+        ax_lr.step(range(epochs + 1), lrs, where="post", label=label)
+        ax_loss.semilogy(losses, label=label)
+    ax_lr.set(xlabel="epoch", ylabel="lr", title="learning rate")
+    ax_loss.set(xlabel="epoch", ylabel="loss at epoch end", title="noisy quadratic")
+    ax_loss.legend(fontsize=7)
+    return fig
+
+
+def plot_trajectories(surface, runs: dict, steps: int, start=None) -> Figure:
+    """Trajectories of several optimizers over one surface's contours (left) and their loss (right).
+
+    ``runs`` maps a label to ``(optimizer_name, hyper)`` as passed to ``run_optimizer``.
+    """
+    surf = get_surface(surface)
+    fig = _static_figure((9, 3.6))
+    ax_c, ax_l = fig.subplots(1, 2)
+    X, Y, Z = surf.grid(121)
+    ax_c.contour(X, Y, Z, levels=_levels(surf, Z), colors="0.6", linewidths=0.6)
+    for label, (name, hyper) in runs.items():
+        traj = run_optimizer(surf, name, start=start, steps=steps, **hyper)
+        line, = ax_c.plot(traj[:, 0], traj[:, 1], ".-", ms=2, lw=1, label=label)
+        ax_l.plot(surf.f(traj[:, 0], traj[:, 1]), color=line.get_color(), label=label)
+    ax_c.set(xlim=surf.xlim, ylim=surf.ylim, xlabel="x", ylabel="y", title=f"{surf.name}: {surf.formula}")
+    ax_l.set(xlabel="step", ylabel="f", title="loss against step")
+    ax_l.set_yscale("symlog", linthresh=1e-3)
+    ax_l.legend(fontsize=7)
+    return fig
+
+
+def optimizer_state_history(surface, optimizer, steps: int, start=None, **hyper) -> dict:
+    """Run a :mod:`dlcore.optim` optimizer class on a surface and record its internal state.
+
+    Returns arrays over the steps: ``"w"`` (steps + 1, 2), and for Adagrad ``"r"`` (its
+    ``sum_sq``), for RMSprop ``"r"`` (its ``square_avg``), each (steps, 2), plus
+    ``"effective_lr"`` = lr / (√r + eps), the per-coordinate step per unit gradient.
+    """
+    surf = get_surface(surface)
+    w = np.array(surf.start if start is None else start, dtype=np.float64)
+    opt = optimizer([w], **hyper)
+    ws, rs = [w.copy()], []
+    for _ in range(steps):
+        opt.step([np.array(surf.grad(w[0], w[1]), dtype=np.float64)])
+        ws.append(w.copy())
+        r = opt.sum_sq[0] if isinstance(opt, optim.Adagrad) else opt.square_avg[0]
+        rs.append(r.copy())
+    r = np.array(rs)
+    return {"w": np.array(ws), "r": r, "effective_lr": opt.lr / (np.sqrt(r) + opt.eps)}
+
+
+def plot_accumulators(surface="ill_conditioned", lr: float = 0.1, steps: int = 200, start=None) -> Figure:
+    """Adagrad's accumulator r only grows, so its effective step shrinks; RMSprop's average does not."""
+    fig = _static_figure((9, 3.2))
+    ax_r, ax_e = fig.subplots(1, 2)
+    for label, cls, kw in (("Adagrad", optim.Adagrad, {}), ("RMSprop", optim.RMSprop, {"alpha": 0.9})):
+        h = optimizer_state_history(surface, cls, steps, start=start, lr=lr, **kw)
+        k = np.arange(1, steps + 1)
+        ax_r.semilogy(k, h["r"][:, 0], label=f"{label} r (x)")
+        ax_e.semilogy(k, h["effective_lr"][:, 0], label=f"{label} lr/(√r+ε) (x)")
+    ax_r.set(xlabel="step", title="accumulator r, x coordinate")
+    ax_e.set(xlabel="step", title="effective step per unit gradient")
+    ax_r.legend(fontsize=7)
+    ax_e.legend(fontsize=7)
+    return fig
+
+
+def adam_first_steps(g, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8) -> dict:
+    """Adam's first step for gradient ``g`` with and without bias correction (from dlcore.optim.Adam).
+
+    Corrected: Δw = −lr·ĝ/(|ĝ|+ε) ≈ −lr·sign(g); uncorrected: −lr·(1−β₁)g/(√(1−β₂)|g| + ε).
+    """
+    g = np.asarray(g, dtype=np.float64)
+    w = np.zeros_like(g)
+    optim.Adam([w], lr=lr, betas=betas, eps=eps).step([g])
+    b1, b2 = betas
+    raw = -lr * (1 - b1) * g / (np.sqrt((1 - b2) * g * g) + eps)
+    return {"g": g, "corrected": w.copy(), "uncorrected": raw}
+
+
+#: The chapter's exercises: keyword arguments each step function takes, from the explorer's params.
+STUDENT_HYPER = {
+    "momentum": lambda p: {"lr": p["lr"], "momentum": p["momentum"]},
+    "nesterov": lambda p: {"lr": p["lr"], "momentum": p["momentum"]},
+    "adagrad": lambda p: {"lr": p["lr"]},
+    "rmsprop": lambda p: {"lr": p["lr"], "alpha": p["beta2"]},
+    "adam": lambda p: {"lr": p["lr"], "beta1": p["beta1"], "beta2": p["beta2"]},
+}
+
+
+def student_trajectory(fn, key: str, surf, start, steps: int, params: dict):
+    """Iterate a student's step ``w, state = fn(w, g, state, **hyper)`` on a surface.
+
+    Returns ``(trajectory (steps + 1, 2) with NaN after divergence, None)`` or
+    ``(None, "ExceptionName: message")`` when the student's function fails, so an unfinished
+    exercise never breaks the explorer.
+    """
+    traj = np.full((steps + 1, 2), np.nan)
+    w = np.array(start, dtype=np.float64)
+    traj[0] = w
+    state: dict = {}
+    hyper = STUDENT_HYPER[key](params)
+    try:
+        with np.errstate(all="ignore"):
+            for k in range(1, steps + 1):
+                g = np.array(surf.grad(w[0], w[1]), dtype=np.float64)
+                w, state = fn(w.copy(), g, state, **hyper)
+                w = np.asarray(w, dtype=np.float64).reshape(2)
+                traj[k] = w
+                if not np.all(np.abs(w) <= DIVERGED):
+                    break
+    except Exception as exc:  # noqa: BLE001 - any failure is the student's to see, not ours to raise
+        return None, f"{type(exc).__name__}: {exc}"[:120]
+    return traj, None
+
+
+def _short(v, _pos) -> str:
+    return f"{v:.3g}"
+
+
+def _levels(surf, Z) -> np.ndarray:
+    if surf.levels is not None:
+        return np.asarray(surf.levels)
+    # Quantiles put many lines where the surface is flat and few up the steep walls.
+    return np.unique(np.quantile(Z, np.linspace(0.0, 1.0, 24) ** 1.5))
+
+
+# ---------------------------------------------------------------------------------------------
+# The explorer
+
+class OptimizerExplorer(Explorer):
+    """Six optimizers on one 2-D surface: trajectories over its contours and loss against step."""
+
+    title = "Optimizers on a surface: SGD, Momentum, Nesterov, Adagrad, RMSprop, Adam"
+    SURFACES = tuple(SURFACE_LR)
+    _contour_cache: dict[str, tuple] = {}
+
+    def __init__(self, student_fn: dict | None = None, **params: Any) -> None:
+        self.student_fn = dict(student_fn or {})
+        unknown = set(self.student_fn) - set(STUDENT_HYPER)
+        if unknown:
+            raise ValueError(f"optimizer_explorer: student_fn keys must be some of {sorted(STUDENT_HYPER)}, "
+                             f"got {sorted(unknown)}")
+        if "surface" in params:  # the start point and lr default to the chosen surface's
+            surf = get_surface(params["surface"])
+            params = {"x0": float(surf.start[0]), "y0": float(surf.start[1]),
+                      "lr": SURFACE_LR[surf.name], **params}
+        super().__init__(**params)
+
+    def defaults(self) -> dict[str, Any]:
+        surf = get_surface("saddle")
+        d = {"surface": "saddle", "lr": SURFACE_LR["saddle"], "momentum": 0.9, "beta1": 0.9,
+             "beta2": 0.999, "x0": surf.start[0], "y0": surf.start[1], "steps": 100}
+        d.update({f"show_{key}": True for _, key, _ in OPTIMIZER_STYLE})
+        return d
+
+    def figure_kwargs(self) -> dict[str, Any]:
+        return {"figsize": (9.5, 4.2)}
+
+    def update(self, **changes: Any) -> Any:
+        # A new surface brings its own start point and a learning rate that suits it,
+        # unless the caller sets them in the same call.
+        if "surface" in changes and changes["surface"] != self.params["surface"]:
+            surf = get_surface(changes["surface"])
+            changes.setdefault("x0", float(surf.start[0]))
+            changes.setdefault("y0", float(surf.start[1]))
+            changes.setdefault("lr", SURFACE_LR[surf.name])
+        return super().update(**changes)
+
+    @classmethod
+    def contour_data(cls, name: str):
+        """(X, Y, Z, levels) of a surface's grid, computed once per surface and cached."""
+        if name not in cls._contour_cache:
+            surf = get_surface(name)
+            X, Y, Z = surf.grid(121)
+            cls._contour_cache[name] = (X, Y, Z, _levels(surf, Z))
+        return cls._contour_cache[name]
+
+    def setup_figure(self) -> None:
+        self.ax_c, self.ax_l = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
+        self.fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.9, wspace=0.25)
+        # One contour set per surface, all made now; a surface change only toggles visibility.
+        self.contours = {}
+        for name in self.SURFACES:
+            X, Y, Z, levels = self.contour_data(name)
+            cs = self.ax_c.contour(X, Y, Z, levels=levels, colors="0.65", linewidths=0.6)
+            cs.set_visible(False)
+            self.contours[name] = cs
+        self.paths, self.losses = {}, {}
+        for label, key, colour in OPTIMIZER_STYLE:
+            self.paths[key], = self.ax_c.plot([], [], ".-", ms=2.5, lw=1.1, color=colour, label=label)
+            self.losses[key], = self.ax_l.plot([], [], lw=1.3, color=colour, label=label)
+        self.student_paths, self.student_losses = {}, {}
+        for label, key, colour in OPTIMIZER_STYLE:
+            if key in self.student_fn:
+                style = dict(ls="--", lw=2.2, alpha=0.7, color=colour)
+                self.student_paths[key], = self.ax_c.plot([], [], label=f"your {label}", **style)
+                self.student_losses[key], = self.ax_l.plot([], [], **style)
+        if self.student_paths:
+            self.student_note = self.ax_c.text(0.02, 0.02, "", transform=self.ax_c.transAxes, fontsize=7,
+                                               color="tab:red", va="bottom", visible=False)
+        self.start_marker, = self.ax_c.plot([], [], "ko", ms=5, zorder=5)
+        self.min_marker, = self.ax_c.plot([], [], "k*", ms=9, zorder=5)
+        self.ax_c.set(xlabel="x", ylabel="y")
+        self.ax_l.set(xlabel="step", ylabel="f(x, y)", title="loss against step")
+        self.ax_l.set_yscale("symlog", linthresh=1e-3)
+        # Tick labels are most of a redraw's cost: keep them few. The legend lives in the
+        # controls (each optimizer's checkbox is written in its line's colour) for the same reason.
+        symlog = SymmetricalLogLocator(linthresh=1e-3, base=10)
+        symlog.set_params(numticks=6)
+        self.ax_l.yaxis.set_major_locator(symlog)
+        self.ax_l.yaxis.set_major_formatter(FuncFormatter(_short))
+        for axis in (self.ax_c.xaxis, self.ax_c.yaxis, self.ax_l.xaxis):
+            axis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
+        self.ax_c_title = self.ax_c.set_title("")
+
+    def compute(self, params: dict[str, Any]) -> dict:
+        surf = get_surface(params["surface"])
+        start = (float(params["x0"]), float(params["y0"]))
+        steps = int(params["steps"])
+        state = {"surface": surf.name, "start": start, "runs": {}}
+        for _, key, _ in OPTIMIZER_STYLE:
+            if not params[f"show_{key}"]:
+                continue
+            hyper = hyper_for(key, params["lr"], params["momentum"], params["beta1"], params["beta2"])
+            traj = run_optimizer(surf, run_name(key, params["momentum"]), start=start, steps=steps, **hyper)
+            state["runs"][key] = (traj, surf.f(traj[:, 0], traj[:, 1]))
+        state["student"] = {}
+        for key, fn in self.student_fn.items():
+            if params[f"show_{key}"]:
+                state["student"][key] = student_trajectory(fn, key, surf, start, steps, params)
+        return state
+
+    def draw(self, state: dict) -> None:
+        surf = get_surface(state["surface"])
+        for name, cs in self.contours.items():
+            cs.set_visible(name == surf.name)
+        numbers: dict[str, float] = {}
+        lo, hi = np.inf, -np.inf
+        for label, key, _ in OPTIMIZER_STYLE:
+            run = state["runs"].get(key)
+            visible = run is not None
+            self.paths[key].set_visible(visible)
+            self.losses[key].set_visible(visible)
+            if not visible:
+                continue
+            traj, loss = run
+            self.paths[key].set_data(traj[:, 0], traj[:, 1])
+            self.losses[key].set_data(np.arange(len(loss)), loss)
+            finite = loss[np.isfinite(loss)]
+            lo, hi = min(lo, finite.min()), max(hi, finite.max())
+            reached = np.flatnonzero(np.isfinite(loss))[-1]
+            numbers[f"final_loss_{key}"] = float(loss[reached])
+            numbers[f"diverged_{key}"] = float(reached < len(loss) - 1)
+        errors: list[str] = []
+        for key, line in self.student_paths.items():
+            traj, error = state["student"].get(key, (None, None))
+            shown = traj is not None
+            line.set_visible(shown)
+            self.student_losses[key].set_visible(shown)
+            if error is not None:
+                numbers[f"student_failed_{key}"] = 1.0
+                errors.append(f"your {key}: {error}")
+            elif shown:
+                line.set_data(traj[:, 0], traj[:, 1])
+                self.student_losses[key].set_data(np.arange(len(traj)), surf.f(traj[:, 0], traj[:, 1]))
+                ref = state["runs"][key][0]
+                both = np.isfinite(ref[:, 0]) & np.isfinite(traj[:, 0])
+                numbers[f"student_max_diff_{key}"] = float(np.abs(traj[both] - ref[both]).max())
+        if self.student_paths:
+            self.student_note.set_text("\n".join(errors))
+            self.student_note.set_visible(bool(errors))
+        self.start_marker.set_data([state["start"][0]], [state["start"][1]])
+        m = surf.minimum
+        self.min_marker.set_data([m[0]] if m else [], [m[1]] if m else [])
+        self.ax_c.set_xlim(surf.xlim)
+        self.ax_c.set_ylim(surf.ylim)
+        self.ax_c_title.set_text(f"{surf.name}: {surf.formula}")
+        self.ax_l.set_xlim(0, max(1, int(self.params["steps"])))
+        if np.isfinite(lo):
+            # A diverging run would squash every other curve: show at most 100× the start loss.
+            f0 = abs(float(surf.f(*state["start"])))
+            cap = 100 * f0 + 1
+            lo, hi = max(lo, -cap), min(hi, cap)
+            # Multiplicative margins suit the symlog axis; a loss that stays >= 0 starts at 0.
+            bottom = 0.0 if lo >= 0 else 1.5 * lo - 1e-3
+            top = 1.5 * hi + 1e-3 if hi > 0 else 0.5 * hi + 1e-3
+            self.ax_l.set_ylim(bottom, top)
+        self.set_numbers(numbers)
+
+    def make_controls(self) -> dict[str, Any]:
+        import ipywidgets as W
+
+        p = self.params
+        fl = dict(continuous_update=True, readout_format=".3f", style={"description_width": "7em"})
+        c = {
+            "surface": W.Dropdown(options=list(self.SURFACES), value=p["surface"], description="surface"),
+            "lr": W.FloatLogSlider(value=p["lr"], base=10, min=-4, max=0.5, step=0.05,
+                                   description="learning rate", **fl),
+            "momentum": W.FloatSlider(value=p["momentum"], min=0.0, max=0.99, step=0.01,
+                                      description="momentum α", **fl),
+            "beta1": W.FloatSlider(value=p["beta1"], min=0.0, max=0.99, step=0.01,
+                                   description="β1 (Adam)", **fl),
+            "beta2": W.FloatSlider(value=p["beta2"], min=0.5, max=0.9999, step=0.0001,
+                                   description="β2 / α_RMS", **{**fl, "readout_format": ".4f"}),
+            "x0": W.FloatSlider(value=p["x0"], min=-5.0, max=5.0, step=0.01, description="start x", **fl),
+            "y0": W.FloatSlider(value=p["y0"], min=-3.0, max=3.0, step=0.01, description="start y", **fl),
+            "steps": W.IntSlider(value=p["steps"], min=1, max=1000, step=1, description="steps",
+                                 continuous_update=True, style={"description_width": "7em"}),
+        }
+        for label, key, colour in OPTIMIZER_STYLE:
+            hexcolour = matplotlib.colors.to_hex(colour)
+            c[f"show_{key}"] = W.Checkbox(
+                value=p[f"show_{key}"], indent=False, layout=W.Layout(width="auto"),
+                description=f"<b style='color:{hexcolour}'>━ {label}</b>", description_allow_html=True)
+        for name, w in c.items():
+            w.add_class(f"dl-ctl-{name}")
+        return c
+
+
+def optimizer_explorer(student_fn: dict | None = None, **params) -> OptimizerExplorer:
+    """The chapter 4 explorer: ``optimizer_explorer(surface="rosenbrock", lr=0.002)``.
+
+    Parameters (each also a control): ``surface`` (saddle, plateau_saddle, ill_conditioned,
+    rosenbrock), ``lr``, ``momentum`` (Momentum and Nesterov), ``beta1`` and ``beta2`` (Adam;
+    ``beta2`` is also RMSprop's α), start point ``x0``, ``y0``, ``steps``, and
+    ``show_sgd`` … ``show_adam`` to show the optimizers together or singly.
+
+    ``student_fn={"adam": adam_step, ...}`` overlays (dashed) the trajectories of your own step
+    functions from the exercises (keys momentum, nesterov, adagrad, rmsprop, adam) on dlcore's,
+    and reads out their largest distance from the reference (``student_max_diff_<key>``).
+    """
+    return OptimizerExplorer(student_fn=student_fn, **params)

@@ -1,0 +1,383 @@
+"""Chapter 5 (batch normalization): static plots and the activation-histogram explorer.
+
+``batchnorm_explorer()`` pushes one batch through a deep stack of linear layers twice — once
+plain (linear → activation) and once with batch norm (linear → batch norm → activation), with
+the same weights — and draws every layer's activation histogram for both, so the weight scale's
+effect (activations collapsing to 0 or saturating) and batch norm's cure are seen layer by layer.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from dlcore.activations import relu
+from dlcore.batchnorm import batch_norm_forward
+from dlcore.explorers.base import Explorer, new_figure
+
+ACTIVATIONS = {"tanh": np.tanh, "relu": relu}
+# Bin ranges chosen so a healthy layer fills most of its row; values outside are clipped into
+# the edge bins, so saturated or exploding layers show as spikes at the edge.
+BIN_RANGES = {"tanh": (-1.0, 1.0), "relu": (0.0, 3.0)}
+
+
+# --------------------------------------------------------------------------- static plots
+def plot_normalize_steps(x, out_norm, out_affine, features=(0, 1), titles=None, names=None):
+    """Scatter two features of a batch: raw, normalised (x̂), then scaled and shifted (γx̂ + β).
+
+    ``x``, ``out_norm``, ``out_affine``: arrays (N, D); ``features``: the two columns drawn;
+    ``names``: their axis labels. Returns the figure.
+    """
+    fig = new_figure(figsize=(10, 3.4))
+    titles = titles or ("mini-batch x", "normalised x̂ = (x − μ)/√(σ² + ε)", "scaled and shifted γx̂ + β")
+    i, j = features
+    arrays = (np.asarray(x), np.asarray(out_norm), np.asarray(out_affine))
+    lo = min(float(a[:, [i, j]].min()) for a in arrays)
+    hi = max(float(a[:, [i, j]].max()) for a in arrays)
+    pad = 0.05 * (hi - lo + 1e-12)
+    for k, (a, t) in enumerate(zip(arrays, titles)):
+        ax = fig.add_subplot(1, 3, k + 1)
+        ax.scatter(a[:, i], a[:, j], s=10, alpha=0.7)
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.axvline(0, color="0.7", lw=0.8)
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.set_aspect("equal")
+        ax.set_title(t, fontsize=9)
+        ax.set_xlabel(names[0] if names else f"feature {i}")
+        if k == 0:
+            ax.set_ylabel(names[1] if names else f"feature {j}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_running_stats(batch_means, running_means, true_mean, feature=0):
+    """Per-step batch mean of one feature, the running mean that tracks it, and the data's mean.
+
+    ``batch_means``, ``running_means``: arrays (steps, D); ``true_mean``: (D,). Returns the figure.
+    """
+    fig = new_figure(figsize=(6.5, 3.2))
+    ax = fig.add_subplot(1, 1, 1)
+    steps = np.arange(1, len(batch_means) + 1)
+    ax.plot(steps, np.asarray(batch_means)[:, feature], ".", color="0.6", label="batch mean μ_B (training)")
+    ax.plot(steps, np.asarray(running_means)[:, feature], "-", color="C1", label="running mean (used in eval)")
+    ax.axhline(float(np.asarray(true_mean)[feature]), color="C2", ls="--", label="mean over the whole data")
+    ax.set_xlabel("training step")
+    ax.set_ylabel(f"feature {feature}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss_curves(curves: dict, ylabel: str = "training loss", title: str = ""):
+    """Loss curves side by side: one panel per group, one line per run.
+
+    ``curves``: ``{panel title: {label: sequence of losses}}``. Returns the figure.
+    """
+    fig = new_figure(figsize=(4.2 * len(curves), 3.3))
+    axes = [fig.add_subplot(1, len(curves), k + 1) for k in range(len(curves))]
+    ymax = max(float(np.nanmax(np.asarray(c, dtype=float))) for group in curves.values() for c in group.values())
+    for ax, (panel, group) in zip(axes, curves.items()):
+        for label, c in group.items():
+            c = np.asarray(c, dtype=float)
+            ax.plot(np.arange(1, len(c) + 1), c, label=label)
+        ax.set_title(panel, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylim(0, min(ymax * 1.05, 3.0))
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel(ylabel)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- deep MLP on the digits
+def _one_blas_thread():
+    # Small matrices: BLAS threads cost more than they save (see dlcore.explorers.ch06.one_blas_thread).
+    from dlcore.explorers.ch06 import one_blas_thread
+
+    return one_blas_thread()
+
+
+def deep_mlp(depth: int, width: int, batch_norm: bool, rng: np.random.Generator, init: str = "default"):
+    """64 → (Linear → [BatchNorm1d] → ReLU) × depth → Linear(10), a ``dlcore.nn.Sequential``.
+
+    ``init='default'`` keeps PyTorch's default U(−1/√fan_in, 1/√fan_in) weights (variance
+    1/(3·fan_in): each ReLU layer shrinks the signal); ``init='he'`` redraws the hidden weights
+    from N(0, 2/fan_in), which keeps the signal's scale through ReLU layers.
+    """
+    from dlcore import nn
+
+    layers, d = [], 64
+    for _ in range(depth):
+        lin = nn.Linear(d, width, rng=rng)
+        if init == "he":
+            lin.weight[...] = rng.normal(0.0, np.sqrt(2.0 / d), lin.weight.shape)
+        layers.append(lin)
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(width))
+        layers.append(nn.ReLU())
+        d = width
+    layers.append(nn.Linear(d, 10, rng=rng))
+    return nn.Sequential(*layers)
+
+
+def train_digits_mlp(batch_norm: bool, lr: float, *, depth: int = 8, width: int = 64, init: str = "default",
+                     epochs: int = 10, batch_size: int = 64, momentum: float = 0.9, seed: int = 0) -> dict:
+    """Train :func:`deep_mlp` on the real digits (1,400 train / 397 validation) with SGD + momentum.
+
+    Returns ``{'loss': per-epoch mean training loss (nan after a divergence), 'val_acc': accuracy
+    on the validation digits in eval mode, 'diverged_epoch': first epoch whose loss is not finite
+    (or None)}``. Same ``seed`` → same split, weights and batches, with or without batch norm.
+    """
+    from dlcore.data import load_digits
+    from dlcore.losses import cross_entropy, cross_entropy_grad
+    from dlcore.optim import SGD
+
+    x, y = load_digits()
+    perm = np.random.default_rng(1234).permutation(len(x))
+    x, y = x[perm], y[perm]
+    xt, yt, xv, yv = x[:1400], y[:1400], x[1400:], y[1400:]
+    rng = np.random.default_rng(seed)
+    model = deep_mlp(depth, width, batch_norm, rng, init)
+    opt = SGD(model.parameters(), lr=lr, momentum=momentum)
+    losses = np.full(epochs, np.nan)
+    diverged = None
+    # A diverging run overflows on purpose (that is the point being shown): stop it quietly.
+    with np.errstate(over="ignore", invalid="ignore"), _one_blas_thread():
+        for epoch in range(epochs):
+            order = rng.permutation(len(xt))
+            batch_losses = []
+            for start in range(0, len(xt), batch_size):
+                idx = order[start:start + batch_size]
+                logits = model.forward(xt[idx])
+                if not np.isfinite(logits).all():
+                    break
+                batch_losses.append(cross_entropy(logits, yt[idx]))
+                model.backward(cross_entropy_grad(logits, yt[idx]))
+                opt.step(model.grads())
+            mean = float(np.mean(batch_losses)) if batch_losses else np.inf
+            if not np.isfinite(mean) or len(batch_losses) < -(-len(xt) // batch_size) or mean > 1e3:
+                diverged = epoch + 1
+                break
+            losses[epoch] = mean
+        model.eval()
+        logits = model.forward(xv)
+        acc = float(np.mean(logits.argmax(axis=1) == yv)) if np.isfinite(logits).all() else float("nan")
+    return {"loss": losses, "val_acc": acc, "diverged_epoch": diverged}
+
+
+# --------------------------------------------------------------------------- the explorer
+class DeepStackActivations(NamedTuple):
+    """Per-layer activations of the plain and the batch-normed stack, and their std."""
+
+    plain: list          # L arrays (N, width)
+    bn: list             # L arrays (N, width)
+    std_plain: np.ndarray  # (L,)
+    std_bn: np.ndarray     # (L,)
+
+
+def deep_stack_activations(x, weights, activation="tanh", bn_fn=None) -> DeepStackActivations:
+    """Run ``x`` through ``len(weights)`` layers, plain and with batch norm (γ = 1, β = 0).
+
+    plain: a_l = f(a_{l-1} W_lᵀ);  with batch norm: a_l = f(BN(a_{l-1} W_lᵀ)), batch statistics.
+    ``x``: (N, D); ``weights``: list of (width, in) arrays; ``bn_fn(z, gamma, beta)`` returns
+    the normalised batch (defaults to ``dlcore.batchnorm.batch_norm_forward``'s output).
+    """
+    f = ACTIVATIONS[activation]
+    if bn_fn is None:
+        def bn_fn(z, gamma, beta):
+            return batch_norm_forward(z, gamma, beta)[0]
+    plain, bn = [], []
+    a, b = x, x
+    for w in weights:
+        a = f(a @ w.T)
+        z = b @ w.T
+        ones, zeros = np.ones(z.shape[1]), np.zeros(z.shape[1])
+        b = f(np.asarray(bn_fn(z, ones, zeros)))
+        plain.append(a)
+        bn.append(b)
+    return DeepStackActivations(plain, bn, np.array([p.std() for p in plain]), np.array([q.std() for q in bn]))
+
+
+class BatchNormExplorer(Explorer):
+    """Per-layer activation histograms without and with batch norm (ridge plots), and the std per layer."""
+
+    title = "Activations layer by layer, without and with batch norm"
+    max_depth = 10
+    width = 100
+    in_features = 100
+    max_batch = 512
+    n_bins = 30
+
+    def __init__(self, student_fn=None, seed: int = 0, **params: Any) -> None:
+        self.student_fn = student_fn
+        rng = np.random.default_rng(seed)
+        # Drawn once: a control change rescales these, so compute() is only matrix products.
+        self._x = rng.standard_normal((self.max_batch, self.in_features))
+        self._w0 = [rng.standard_normal((self.width, self.in_features if l == 0 else self.width))
+                    for l in range(self.max_depth)]
+        super().__init__(**params)
+
+    def defaults(self) -> dict[str, Any]:
+        return {"depth": 6, "weight_scale": 1.0, "batch_size": 128, "activation": "tanh"}
+
+    def figure_kwargs(self) -> dict[str, Any]:
+        return {"figsize": (10, 4.6)}
+
+    def weights(self, params) -> list:
+        """W_l = weight_scale · N(0, 1) / √fan_in, so weight_scale = 1 keeps a linear layer's variance."""
+        s = float(params["weight_scale"])
+        return [s * w / np.sqrt(w.shape[1]) for w in self._w0[: int(params["depth"])]]
+
+    def inputs(self, params) -> np.ndarray:
+        return self._x[: int(params["batch_size"])]
+
+    # -- figure -------------------------------------------------------------------------------
+    def setup_figure(self) -> None:
+        gs = self.fig.add_gridspec(1, 3, width_ratios=(1, 1, 0.9))
+        self.ax_plain = self.fig.add_subplot(gs[0, 0])
+        self.ax_bn = self.fig.add_subplot(gs[0, 1], sharey=self.ax_plain)
+        self.ax_std = self.fig.add_subplot(gs[0, 2])
+        self.bars = {}
+        self.layer_labels = {}
+        self._act_drawn = None
+        for key, ax, name in (("plain", self.ax_plain, "without batch norm"), ("bn", self.ax_bn, "with batch norm")):
+            rows = []
+            for l in range(self.max_depth):
+                edges = np.linspace(0, 1, self.n_bins + 1)
+                rows.append(ax.bar(edges[:-1], np.zeros(self.n_bins), width=np.diff(edges), bottom=-l,
+                                   align="edge", color="C0" if key == "plain" else "C2", alpha=0.85,
+                                   edgecolor="none"))
+            self.bars[key] = rows
+            ax.set_title(name, fontsize=10)
+            ax.set_xlabel("activation value")
+            ax.set_ylim(-self.max_depth + 0.9, 1.05)
+            self.layer_labels[key] = [ax.text(0.98, -l + 0.6, "", transform=ax.get_yaxis_transform(),
+                                              ha="right", fontsize=7, color="0.2",
+                                              bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7,
+                                                    "pad": 0.5}) for l in range(self.max_depth)]
+        self.ax_plain.set_yticks([-l + 0.4 for l in range(self.max_depth)])
+        self.ax_plain.set_yticklabels([f"layer {l + 1}" for l in range(self.max_depth)], fontsize=8)
+        self.ax_bn.tick_params(labelleft=False)
+        (self.line_plain,) = self.ax_std.plot([], [], "o-", color="C0", label="without BN")
+        (self.line_bn,) = self.ax_std.plot([], [], "s-", color="C2", label="with BN")
+        (self.line_student,) = self.ax_std.plot([], [], "x--", color="C3", label="with your BN")
+        self.ax_std.set_yscale("log")
+        self.ax_std.set_xlabel("layer")
+        self.ax_std.set_ylabel("std of activations")
+        self.ax_std.set_xlim(0.5, self.max_depth + 0.5)
+        self.ax_std.legend(fontsize=8, loc="lower left")
+        self.fig.tight_layout()
+
+    def _set_bins(self, activation: str) -> None:
+        lo, hi = BIN_RANGES[activation]
+        edges = np.linspace(lo, hi, self.n_bins + 1)
+        self._edges = edges
+        for key in self.bars:
+            for row in self.bars[key]:
+                for rect, left in zip(row, edges[:-1]):
+                    rect.set_x(left)
+                    rect.set_width(edges[1] - edges[0])
+        for ax in (self.ax_plain, self.ax_bn):
+            ax.set_xlim(lo, hi)
+        self._act_drawn = activation
+
+    # -- numbers --------------------------------------------------------------------------------
+    def compute(self, params: dict[str, Any]) -> dict[str, Any]:
+        act = params["activation"]
+        if act not in ACTIVATIONS:
+            raise ValueError(f"batchnorm_explorer: activation must be one of {sorted(ACTIVATIONS)}, got {act!r}")
+        depth = int(params["depth"])
+        if not 1 <= depth <= self.max_depth:
+            raise ValueError(f"batchnorm_explorer: depth must be in 1..{self.max_depth}, got {depth}")
+        x, ws = self.inputs(params), self.weights(params)
+        with _one_blas_thread():
+            res = deep_stack_activations(x, ws, act)
+        lo, hi = BIN_RANGES[act]
+        hists = {}
+        for key, acts in (("plain", res.plain), ("bn", res.bn)):
+            h = []
+            for a in acts:
+                # Equal-width bins: the bin index is arithmetic, no sort as in np.histogram.
+                idx = np.clip(((a.ravel() - lo) * (self.n_bins / (hi - lo))).astype(np.intp), 0, self.n_bins - 1)
+                frac = np.bincount(idx, minlength=self.n_bins) / a.size
+                # Tallest bar fills 90% of its row; for ReLU the spike of exact zeros is left out of
+                # that scale (and capped) so the shape of the active units stays visible.
+                ref = frac[1:].max() if act == "relu" and frac[1:].max() > 0 else frac.max()
+                h.append(0.9 * np.minimum(frac / ref, 1.0))
+            hists[key] = h
+        student_std = None
+        if self.student_fn is not None:
+            fn = self.student_fn
+
+            def bn_fn(z, g, b):
+                out = fn(z, g, b)
+                return out[0] if isinstance(out, tuple) else out
+
+            with _one_blas_thread():
+                student_std = deep_stack_activations(x, ws, act, bn_fn=bn_fn).std_bn
+        return {"depth": depth, "activation": act, "hists": hists, "std_plain": res.std_plain,
+                "std_bn": res.std_bn, "std_student": student_std}
+
+    def draw(self, state: dict[str, Any]) -> None:
+        if state["activation"] != self._act_drawn:
+            self._set_bins(state["activation"])
+        depth = state["depth"]
+        for key in ("plain", "bn"):
+            stds = state["std_" + key]
+            for l, row in enumerate(self.bars[key]):
+                visible = l < depth
+                heights = state["hists"][key][l] if visible else np.zeros(self.n_bins)
+                for rect, h in zip(row, heights):
+                    rect.set_height(h)
+                    rect.set_visible(visible)
+                self.layer_labels[key][l].set_text(f"std {stds[l]:.2g}" if visible else "")
+        layers = np.arange(1, depth + 1)
+        self.line_plain.set_data(layers, state["std_plain"])
+        self.line_bn.set_data(layers, state["std_bn"])
+        if state["std_student"] is not None:
+            self.line_student.set_data(layers, state["std_student"])
+        else:
+            self.line_student.set_data([], [])
+        allstd = np.concatenate([state["std_plain"], state["std_bn"]])
+        allstd = allstd[allstd > 0]
+        lo = min(1e-3, float(allstd.min()) / 2) if allstd.size else 1e-3
+        hi = max(3.0, float(allstd.max()) * 2) if allstd.size else 3.0
+        self.ax_std.set_ylim(lo, hi)
+        numbers: dict[str, Any] = {"depth": depth}
+        for l in range(depth):
+            numbers[f"std_plain_L{l + 1}"] = float(state["std_plain"][l])
+        for l in range(depth):
+            numbers[f"std_bn_L{l + 1}"] = float(state["std_bn"][l])
+        self.set_numbers(numbers)
+
+    def make_controls(self) -> dict[str, Any]:
+        import ipywidgets as widgets
+
+        p = self.params
+        c = {
+            "depth": widgets.IntSlider(value=p["depth"], min=1, max=self.max_depth, description="depth",
+                                       continuous_update=True),
+            "weight_scale": widgets.FloatLogSlider(value=p["weight_scale"], base=10, min=-1.3, max=0.8, step=0.05,
+                                                   description="weight scale", continuous_update=True,
+                                                   readout_format=".2f"),
+            "batch_size": widgets.IntSlider(value=p["batch_size"], min=2, max=self.max_batch, step=2,
+                                            description="batch size", continuous_update=True),
+            "activation": widgets.Dropdown(options=sorted(ACTIVATIONS), value=p["activation"],
+                                           description="activation"),
+        }
+        for name, w in c.items():
+            w.add_class(f"dl-ctl-{name}")
+        return c
+
+
+def batchnorm_explorer(student_fn=None, **params: Any) -> BatchNormExplorer:
+    """Explorer: per-layer activation histograms of a deep stack, without and with batch norm.
+
+    Parameters: ``depth`` (1–10), ``weight_scale`` (W = scale·N(0,1)/√fan_in), ``batch_size``
+    (2–512), ``activation`` ('tanh' or 'relu'). ``student_fn(x, gamma, beta)`` — your
+    ``batch_norm_forward`` — adds a line for the std per layer it gives.
+    """
+    return BatchNormExplorer(student_fn=student_fn, **params)

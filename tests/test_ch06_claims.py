@@ -1,0 +1,121 @@
+"""Chapter 6 claims as numbers: overfitting, early stopping, weight decay, dropout (C14)."""
+import numpy as np
+import pytest
+
+import dlcore.regularization as reg
+from dlcore.explorers import ch06
+from dlcore.gradcheck import numerical_gradient
+from dlcore.optim import SGD
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    return ch06.load_overfitting_sweep()
+
+
+def test_cache_holds_the_documented_grid(sweep):
+    assert sweep["sizes"].tolist() == list(ch06.SWEEP_GRID["sizes"])
+    assert np.allclose(sweep["weight_decays"], ch06.SWEEP_GRID["weight_decays"])
+    assert np.allclose(sweep["dropouts"], ch06.SWEEP_GRID["dropouts"])
+    assert sweep["config"] == ch06.RUN_CONFIG
+    assert sweep["train_loss"].shape == (5, 5, 4, ch06.RUN_CONFIG["epochs"])
+    assert ch06.SWEEP_PATH.stat().st_size < 400_000
+
+
+@pytest.mark.parametrize("setting", [(50, 1e-2, 0.4), (50, 0.0, 0.0)])
+def test_recomputing_a_cached_setting_reproduces_the_cache(sweep, setting):
+    live = ch06.run_setting(*setting, **sweep["config"])
+    cached = ch06.cached_history(sweep, *setting)
+    for name in ch06.History._fields:
+        # the cache is float32: agreement to its rounding
+        assert np.allclose(getattr(live, name), getattr(cached, name), rtol=1e-6, atol=1e-6), name
+
+
+def test_few_examples_overfit(sweep):
+    h = ch06.cached_history(sweep, 100, 0.0, 0.0)
+    assert h.train_loss[-1] < 0.01 and h.train_acc[-1] == 1.0
+    assert h.val_loss[-1] - h.val_loss.min() > 0.05           # validation loss rises after its minimum
+    assert 20 < h.val_loss.argmin() + 1 < 60
+    gaps = [ch06.gap_summary(ch06.cached_history(sweep, n, 0.0, 0.0))["gap"] for n in sweep["sizes"]]
+    assert all(a > b for a, b in zip(gaps, gaps[1:]))          # more data, smaller gap
+    assert gaps[1] > 3 * gaps[-1]
+
+
+@pytest.mark.parametrize("n", [50, 100, 200, 400, 800])
+def test_c14_each_regulariser_shrinks_the_gap(sweep, n):
+    s = ch06.CHAPTER_SETTING
+    none = ch06.gap_summary(ch06.cached_history(sweep, n, 0.0, 0.0))["gap"]
+    early = ch06.gap_summary(ch06.cached_history(sweep, n, 0.0, 0.0), s["patience"])["gap"]
+    decay = ch06.gap_summary(ch06.cached_history(sweep, n, s["weight_decay"], 0.0))["gap"]
+    drop = ch06.gap_summary(ch06.cached_history(sweep, n, 0.0, s["dropout"]))["gap"]
+    assert early < none and decay < none and drop < none
+    if n == s["n_train"]:   # the chapter's numbers
+        assert none == pytest.approx(0.541, abs=2e-3)
+        assert early == pytest.approx(0.392, abs=2e-3)
+        assert decay == pytest.approx(0.319, abs=2e-3)
+        assert drop == pytest.approx(0.479, abs=2e-3)
+
+
+def test_c14_every_nonzero_decay_and_dropout_on_the_grid_shrinks_the_gap(sweep):
+    for n in sweep["sizes"]:
+        none = ch06.gap_summary(ch06.cached_history(sweep, n, 0.0, 0.0))["gap"]
+        for wd in sweep["weight_decays"][1:]:
+            assert ch06.gap_summary(ch06.cached_history(sweep, n, wd, 0.0))["gap"] < none
+        for p in sweep["dropouts"][1:]:
+            assert ch06.gap_summary(ch06.cached_history(sweep, n, 0.0, p))["gap"] < none
+
+
+def test_early_stopping_keeps_the_best_epoch_before_it_stops(sweep):
+    h = ch06.cached_history(sweep, 100, 0.0, 0.0)
+    for patience in (1, 3, 10, 30):
+        best, stop = ch06.early_stopping_point(h.val_loss, patience)
+        assert h.val_loss[best - 1] == h.val_loss[:stop].min()
+        assert stop - best == patience or stop == len(h.val_loss)
+    assert ch06.early_stopping_point(h.val_loss, 1) == (4, 5)       # the flat start fools patience 1
+    assert ch06.early_stopping_point(h.val_loss, 10) == (39, 49)
+    es = reg.EarlyStopping(patience=2)
+    assert [es.step(v) for v in [1.0, 0.5, 0.6, 0.7]] == [False, False, False, True]
+
+
+def test_weight_decay_gradient_and_shrinking(sweep):
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(4, 3))
+    assert reg.l2_penalty(w, 0.1) == pytest.approx(0.05 * np.sum(w ** 2))
+    num = numerical_gradient(lambda v: reg.l2_penalty(v, 0.1), w)
+    assert np.allclose(reg.l2_penalty_grad(w, 0.1), num, rtol=1e-7, atol=1e-9)
+    # one SGD step with weight decay is "shrink by (1 - lr*lambda), then step"
+    g = rng.normal(size=w.shape)
+    w1 = w.copy()
+    SGD([w1], lr=0.5, weight_decay=0.1).step([g])
+    assert np.allclose(w1, (1 - 0.05) * w - 0.5 * g, rtol=1e-12)
+    norms = [np.linalg.norm(sweep["w1_final"][j]) for j in range(len(sweep["weight_decays"]))]
+    assert all(a > b for a, b in zip(norms, norms[1:]))
+    assert norms[0] > 9.0 and norms[3] < 5.6
+
+
+def test_inverted_dropout_keeps_the_expected_activation():
+    x = np.full((1000, 500), 2.0)
+    for p in (0.2, 0.5, 0.8):
+        out, cache = reg.dropout_forward(x, p, np.random.default_rng(1))
+        assert abs(np.mean(out == 0) - p) < 0.005
+        assert np.allclose(out[out != 0], 2.0 / (1 - p))
+        assert abs(out.mean() - 2.0) < 0.02
+    test_out, _ = reg.dropout_forward(x, 0.5, None, train=False)
+    assert np.array_equal(test_out, x)
+
+
+def test_dropout_drops_random_units_whatever_their_weights():
+    # units whose incoming weights are large or tiny are dropped equally often, and masks change per step
+    rng = np.random.default_rng(2)
+    w = np.concatenate([np.full(50, 1e-3), np.full(50, 10.0)])
+    h = np.ones((1, 100)) * w
+    drops = np.zeros(100)
+    masks = []
+    for _ in range(4000):
+        out, cache = reg.dropout_forward(h, 0.3, rng)
+        drops += out[0] == 0
+        masks.append(cache.mask)
+    freq = drops / 4000
+    assert np.abs(freq - 0.3).max() < 0.04
+    assert abs(freq[:50].mean() - freq[50:].mean()) < 0.02
+    assert not np.array_equal(masks[0], masks[1])

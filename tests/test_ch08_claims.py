@@ -1,0 +1,197 @@
+"""Chapter 8's claims as numbers (C16, C17): the residual δ through pooling and convolution.
+
+C16 max-pool backward puts each δ at the arg-max and zeros elsewhere; average-pool backward
+spreads δ/k²; both preserve Σδ. C17 conv's δ equals the full convolution of δ with the rot180
+kernel, dW equals the correlation of input and δ, db the sum of δ — checked against dlcore,
+PyTorch and a numerical gradient; a conv preceded by a pool routes δ through the pool first.
+"""
+import numpy as np
+import pytest
+
+from dlcore import conv, gradcheck, nn, pooling
+from dlcore.activations import relu_grad
+from dlcore.explorers.ch08 import dilate
+
+
+def _windows(x, k):
+    N, C, H, W = x.shape
+    return x[:, :, :H // k * k, :W // k * k].reshape(N, C, H // k, k, W // k, k)
+
+
+def test_c16_worked_example_4x4():
+    a = np.array([[1., 3., 2., 0.], [4., 2., 1., 5.], [0., 1., 6., 2.], [2., 7., 3., 1.]])[None, None]
+    dp = np.array([[0.1, -0.2], [0.3, 0.4]])[None, None]
+    _, cm = pooling.max_pool2d_forward(a, 2)
+    _, ca = pooling.avg_pool2d_forward(a, 2)
+    np.testing.assert_allclose(pooling.max_pool2d_backward(dp, cm)[0, 0],
+                               [[0, 0, 0, 0], [0.1, 0, 0, -0.2], [0, 0, 0.4, 0], [0, 0.3, 0, 0]])
+    np.testing.assert_allclose(pooling.avg_pool2d_backward(dp, ca)[0, 0],
+                               np.kron(dp[0, 0], np.ones((2, 2))) / 4)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_c16_max_pool_backward_to_the_argmax_only(k):
+    rng = np.random.default_rng(k)
+    x = rng.normal(size=(2, 3, 4 * k, 3 * k))
+    out, cache = pooling.max_pool2d_forward(x, k)
+    dout = rng.normal(size=out.shape)
+    dx = pooling.max_pool2d_backward(dout, cache)
+    win_x, win_d = _windows(x, k), _windows(dx, k)
+    N, C, Hp, _, Wp, _ = win_x.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(Hp):
+                for j in range(Wp):
+                    wx, wd = win_x[n, c, i, :, j, :], win_d[n, c, i, :, j, :]
+                    r, q = np.unravel_index(np.argmax(wx), wx.shape)
+                    assert wd[r, q] == pytest.approx(dout[n, c, i, j], abs=0)
+                    assert np.count_nonzero(wd) == 1
+    assert np.count_nonzero(dx) == dout.size  # 1 cell in k² receives δ
+    assert dx.sum() == pytest.approx(dout.sum(), rel=1e-12)
+
+
+def test_c16_max_pool_tie_goes_to_first_maximum():
+    x = np.zeros((1, 1, 2, 2))
+    _, cache = pooling.max_pool2d_forward(x, 2)
+    np.testing.assert_array_equal(pooling.max_pool2d_backward(np.ones((1, 1, 1, 1)), cache)[0, 0], [[1, 0], [0, 0]])
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_c16_avg_pool_backward_spreads_delta_over_k2(k):
+    rng = np.random.default_rng(10 + k)
+    x = rng.normal(size=(2, 2, 3 * k, 2 * k))
+    out, cache = pooling.avg_pool2d_forward(x, k)
+    dout = rng.normal(size=out.shape)
+    dx = pooling.avg_pool2d_backward(dout, cache)
+    np.testing.assert_allclose(dx, np.kron(dout, np.ones((1, 1, k, k))) / k ** 2, atol=1e-15)
+    assert dx.sum() == pytest.approx(dout.sum(), rel=1e-12)
+
+
+def test_c16_both_agree_with_numerical_gradient():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(1, 2, 6, 6))
+    for fwd, bwd in ((pooling.max_pool2d_forward, pooling.max_pool2d_backward),
+                     (pooling.avg_pool2d_forward, pooling.avg_pool2d_backward)):
+        out, cache = fwd(x, 2)
+        g = rng.normal(size=out.shape)
+        num = gradcheck.numerical_gradient(lambda xx: np.sum(fwd(xx, 2)[0] * g), x)
+        assert gradcheck.max_relative_error(bwd(g, cache), num) < 1e-7
+
+
+def _full_conv_rot180_loops(d, k):
+    """Independent of dlcore: δx[r, s] = Σ_ij δ[i, j] w[r−i, s−j] (the scatter form)."""
+    KH, KW = k.shape
+    out = np.zeros((d.shape[0] + KH - 1, d.shape[1] + KW - 1))
+    for i in range(d.shape[0]):
+        for j in range(d.shape[1]):
+            out[i:i + KH, j:j + KW] += d[i, j] * k
+    return out
+
+
+def test_c17_single_delta_stamps_the_kernel():
+    x = np.arange(36.0).reshape(1, 1, 6, 6)
+    w = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    _, cache = conv.conv2d_forward(x, w, np.zeros(1))
+    dz = np.zeros((1, 1, 4, 4))
+    dz[0, 0, 1, 2] = 1.0
+    dx, dw, db = conv.conv2d_backward(dz, cache)
+    expected = np.zeros((6, 6))
+    expected[1:4, 2:5] = w[0, 0]
+    np.testing.assert_allclose(dx[0, 0], expected)
+    np.testing.assert_allclose(dw[0, 0], x[0, 0, 1:4, 2:5])
+    np.testing.assert_allclose(db, [1.0])
+    np.testing.assert_allclose(conv.rot180(w)[0, 0], [[9, 8, 7], [6, 5, 4], [3, 2, 1]])
+
+
+@pytest.mark.parametrize("P", [0, 1, 2])
+def test_c17_conv_delta_is_full_convolution_with_rot180(P):
+    rng = np.random.default_rng(20 + P)
+    x = rng.normal(size=(2, 3, 7, 6))
+    w = rng.normal(size=(4, 3, 3, 2))
+    b = rng.normal(size=4)
+    z, cache = conv.conv2d_forward(x, w, b, padding=P)
+    dz = rng.normal(size=z.shape)
+    dx, dw, db = conv.conv2d_backward(dz, cache)
+    full = np.zeros((2, 3, 7 + 2 * P, 6 + 2 * P))
+    full_ind = np.zeros_like(full)
+    for n in range(2):
+        for c in range(3):
+            for f in range(4):
+                full[n, c] += conv.full_convolve2d(dz[n, f], conv.rot180(w[f, c]))
+                full_ind[n, c] += _full_conv_rot180_loops(dz[n, f], w[f, c])
+    crop = (slice(None), slice(None), slice(P, P + 7), slice(P, P + 6))
+    np.testing.assert_allclose(dx, full[crop], atol=1e-12)
+    np.testing.assert_allclose(dx, full_ind[crop], atol=1e-12)
+    # dW = correlation of the (padded) input with δ; db = Σ δ
+    xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))
+    corr, _ = conv.conv2d_forward(xp.transpose(1, 0, 2, 3), dz.transpose(1, 0, 2, 3), None)
+    np.testing.assert_allclose(dw, corr.transpose(1, 0, 2, 3), atol=1e-12)
+    np.testing.assert_allclose(db, dz.sum(axis=(0, 2, 3)), atol=1e-12)
+    # and all three against a numerical gradient
+    L = lambda xx, ww, bb: np.sum(conv.conv2d_forward(xx, ww, bb, padding=P)[0] * dz)  # noqa: E731
+    assert gradcheck.max_relative_error(dx, gradcheck.numerical_gradient(lambda v: L(v, w, b), x)) < 1e-7
+    assert gradcheck.max_relative_error(dw, gradcheck.numerical_gradient(lambda v: L(x, v, b), w)) < 1e-7
+    assert gradcheck.max_relative_error(db, gradcheck.numerical_gradient(lambda v: L(x, w, v), b)) < 1e-7
+
+
+def test_c17_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(30)
+    x = rng.normal(size=(2, 3, 8, 8))
+    w = rng.normal(size=(4, 3, 3, 3))
+    z, cache = conv.conv2d_forward(x, w, None, padding=1)
+    dz = rng.normal(size=z.shape)
+    dx, dw, _ = conv.conv2d_backward(dz, cache)
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv2d(tx, tw, padding=1).backward(torch.tensor(dz))
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(dw, tw.grad.numpy(), rtol=1e-6, atol=1e-10)
+
+
+def test_c17_times_f_prime_of_the_layer_below():
+    """δz_below = full_conv(δz, rot180 w2) ⊙ relu'(z_below) for x → conv1 → ReLU → conv2."""
+    rng = np.random.default_rng(40)
+    x = rng.normal(size=(1, 1, 8, 8))
+    w1, w2 = rng.normal(size=(2, 1, 3, 3)), rng.normal(size=(1, 2, 3, 3))
+    z1, c1 = conv.conv2d_forward(x, w1, None)
+    a1 = np.maximum(z1, 0)
+    z2, c2 = conv.conv2d_forward(a1, w2, None)
+    g = rng.normal(size=z2.shape)
+    da1 = np.stack([conv.full_convolve2d(g[0, 0], conv.rot180(w2[0, c])) for c in range(2)])[None]
+    dz1 = da1 * relu_grad(z1)
+
+    def L_of_z1(zz):
+        return np.sum(conv.conv2d_forward(np.maximum(zz, 0), w2, None)[0] * g)
+
+    num = gradcheck.numerical_gradient(L_of_z1, z1)
+    assert gradcheck.max_relative_error(dz1, num) < 1e-6
+    assert np.count_nonzero(dz1) < dz1.size  # ReLU really cut some paths
+
+
+def test_c17_stride_two_is_full_convolution_of_dilated_delta():
+    rng = np.random.default_rng(50)
+    x = rng.normal(size=(1, 1, 7, 7))
+    w = rng.normal(size=(1, 1, 3, 3))
+    z, cache = conv.conv2d_forward(x, w, None, stride=2)
+    dz = rng.normal(size=z.shape)
+    dx = conv.conv2d_backward(dz, cache)[0]
+    np.testing.assert_allclose(dx[0, 0], conv.full_convolve2d(dilate(dz[0, 0], 2), conv.rot180(w[0, 0])), atol=1e-12)
+
+
+def test_conv_preceded_by_pool_routes_delta_through_pool_first():
+    rng = np.random.default_rng(60)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(2, 3, 3, rng=rng))
+    x = rng.normal(size=(2, 1, 8, 8))
+    g = rng.normal(size=net.forward(x).shape)
+    dx = net.backward(g)
+    num = gradcheck.numerical_gradient(lambda xx: np.sum(net.forward(xx) * g), x)
+    assert gradcheck.max_relative_error(dx, num) < 1e-6
+    # by hand: conv2 rule, then through the pool (switches), then ReLU', then conv1
+    net.forward(x)
+    d_pool = net[3].backward(g)
+    d_relu = net[2].backward(d_pool)
+    assert np.count_nonzero(d_relu) <= d_pool.size  # at most one cell per window
+    d_z1 = d_relu * relu_grad(net[0].forward(x))
+    np.testing.assert_allclose(net[0].backward(d_z1), dx, atol=1e-12)
