@@ -66,3 +66,13 @@ def test_training_from_a_saturated_start_mse_stalls_cross_entropy_does_not():
     assert first["bce"] <= 10 and first["mse"] >= 100          # the notebook's "a few" versus "over a hundred"
     assert np.all(mse[50:100, 3] == 0.5)                       # MSE's plateau at 50 % accuracy
     assert bce[-1, 3] >= 0.95 and mse[-1, 3] >= 0.9            # both get there eventually
+
+
+def test_section_1_mse_is_capped_cross_entropy_grows_and_is_clamped_at_100():
+    p = np.array([0.9, 0.6, 0.1, 0.001])
+    mse = [mse_loss([pi], [1.0]) for pi in p]
+    ce = [binary_cross_entropy([pi], [1.0]) for pi in p]
+    assert mse[-1] == pytest.approx(0.998001) and max(mse) < 1            # MSE never exceeds 1 per sample
+    assert ce[-1] == pytest.approx(6.9078, abs=1e-4) and ce == sorted(ce)  # −log p grows as p → 0
+    assert binary_cross_entropy([0.0], [1.0]) == pytest.approx(100.0)     # the clamp at −100
+    assert binary_cross_entropy([1.0], [0.0]) == pytest.approx(100.0)

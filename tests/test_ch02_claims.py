@@ -73,3 +73,14 @@ def test_c2_pairing_ce_gradient_does_not_vanish_mse_does():
     assert t["ce_grad"][2] / t["mse_grad"][2] > 1.2e4            # the notebook's "about 12,000 times"
     assert np.allclose(t["ce"][2:], t["margin"][2:], rtol=1e-3)   # CE grows linearly with the margin
     assert np.all(t["mse"] <= 2 / 3 + 1e-12)                      # MSE is capped
+
+
+def test_c2_temperature_sharpens_flattens_and_keeps_the_order():
+    z = np.array([2.0, 1.0, 0.1, -1.0])
+    rows = {T: softmax(z / T) for T in (0.01, 0.25, 1.0, 4.0, 100.0)}
+    assert np.allclose(rows[0.01], [1, 0, 0, 0], atol=5e-5)        # T → 0: one-hot on the arg max
+    assert np.allclose(rows[100.0], 0.25, atol=0.005)               # T → ∞: uniform
+    for p in rows.values():
+        assert np.array_equal(np.argsort(p), np.argsort(z))        # order kept
+    tops = [rows[T][0] for T in (0.01, 0.25, 1.0, 4.0, 100.0)]
+    assert all(a > b for a, b in zip(tops, tops[1:]))               # larger T, flatter distribution

@@ -36,6 +36,14 @@ def test_c7_step_decay_schedule_and_its_effect():
     decay = [ch04.noisy_quadratic_losses(0.5, step_size=15, gamma=0.3, rng=np.random.default_rng(s))[-1]
              for s in range(10)]
     assert np.mean(decay) < 0.1 * np.mean(const)
+    # the noise floor of a constant lr falls with lr, and the decay ends below every one of them
+    floors = [np.mean([ch04.noisy_quadratic_losses(lr, rng=np.random.default_rng(s))[-1] for s in range(10)])
+              for lr in (0.5, 0.15, 0.045)]
+    assert floors[0] > floors[1] > floors[2] > np.mean(decay)
+    assert floors == pytest.approx([0.43, 0.077, 0.025], abs=0.005)
+    first_epoch = [np.mean([ch04.noisy_quadratic_losses(lr, rng=np.random.default_rng(s))[1] for s in range(10)])
+                   for lr in (0.5, 0.045)]
+    assert first_epoch == pytest.approx([0.27, 4.2], abs=0.05)  # a small lr is slow to get there
 
 
 @pytest.mark.parametrize("lr", [0.01, 0.05])
@@ -95,3 +103,10 @@ def test_c12_adam_first_step_is_lr_in_every_coordinate(lr):
     np.testing.assert_allclose(first["corrected"], -lr * np.sign(g), rtol=2e-4)
     # without the correction the step would be (1 − β1)/√(1 − β2) ≈ 3.16 times larger
     np.testing.assert_allclose(np.abs(first["uncorrected"]), lr * 0.1 / np.sqrt(0.001), rtol=5e-3)
+
+
+@pytest.mark.parametrize("lr", [0.1, 0.2])
+def test_c9_with_small_momentum_nesterov_and_momentum_are_within_a_few_steps(lr):
+    mom = ch04.steps_to_tolerance("ill_conditioned", "momentum", 1e-3, steps=3000, lr=lr, momentum=0.5)
+    nes = ch04.steps_to_tolerance("ill_conditioned", "nesterov", 1e-3, steps=3000, lr=lr, momentum=0.5)
+    assert 0 < nes - mom <= 5          # "within a few steps; here Nesterov is the slightly slower one"

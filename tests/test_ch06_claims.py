@@ -119,3 +119,35 @@ def test_dropout_drops_random_units_whatever_their_weights():
     assert np.abs(freq - 0.3).max() < 0.04
     assert abs(freq[:50].mean() - freq[50:].mean()) < 0.02
     assert not np.array_equal(masks[0], masks[1])
+
+
+def test_weights_start_at_norm_6_5_and_decay_ends_below_it(sweep):
+    w1_init = ch06.init_mlp((64, 128, 128, 10), np.random.default_rng(sweep["config"]["seed"]))[0]
+    x, y, xv, yv = ch06.overfitting_data(100)
+    _, params = ch06.train_mlp(x, y, xv, yv, epochs=0, **{k: v for k, v in sweep["config"].items()
+                                                           if k not in ("epochs", "n_val")})
+    assert np.array_equal(params[0], w1_init)                  # the runs really start there
+    assert np.linalg.norm(w1_init) == pytest.approx(6.5, abs=0.1)
+    norms = [np.linalg.norm(sweep["w1_final"][j]) for j in range(len(sweep["weight_decays"]))]
+    assert norms[0] > np.linalg.norm(w1_init) > norms[3] > norms[4]   # grows without decay; shrinks with λ ≥ 0.01
+
+
+def test_weight_decay_does_most_at_100_dropout_least_and_dropout_gains_with_more_data(sweep):
+    s = ch06.CHAPTER_SETTING
+
+    def gaps(n):
+        h0 = ch06.cached_history(sweep, n, 0.0, 0.0)
+        return {"none": ch06.gap_summary(h0)["gap"], "early": ch06.gap_summary(h0, s["patience"])["gap"],
+                "decay": ch06.gap_summary(ch06.cached_history(sweep, n, s["weight_decay"], 0.0))["gap"],
+                "drop": ch06.gap_summary(ch06.cached_history(sweep, n, 0.0, s["dropout"]))["gap"]}
+
+    g100, g400 = gaps(100), gaps(400)
+    assert g100["decay"] < g100["early"] < g100["drop"] < g100["none"]
+    assert g400["drop"] < g400["early"]                          # dropout does better with more data
+    assert g400["drop"] / g400["none"] < g100["drop"] / g100["none"]
+    # every remedy also lowers the validation loss at 100 digits, and none beats 8 times more data
+    val = {k: ch06.gap_summary(ch06.cached_history(sweep, 100, wd, p), pat)["val_loss"]
+           for k, wd, p, pat in (("none", 0, 0, None), ("early", 0, 0, s["patience"]),
+                                 ("decay", s["weight_decay"], 0, None), ("drop", 0, s["dropout"], None))}
+    assert all(val[k] < val["none"] for k in ("early", "decay", "drop"))
+    assert gaps(800)["none"] < min(g100.values())

@@ -107,3 +107,13 @@ def test_small_cnn_with_softmax_head_learns_digits():
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-12)
     # kernels are learned: training moved them
     assert np.abs(model[0].weight - w0).max() > 0.05
+
+
+def test_written_answer_parameter_counts():
+    """16 kernels 5×5 on the photo: (16, 3, 5, 5), 1,216 parameters, 16 channels of 60×60."""
+    layer = nn.Conv2d(3, 16, 5, rng=np.random.default_rng(0))
+    assert layer.weight.shape == (16, 3, 5, 5) and layer.num_parameters() == 1216
+    x = np.zeros((1, 3, 64, 64))
+    assert layer.forward(x).shape == (1, 16, 60, 60)
+    fc_weights = (64 * 64 * 3) * (16 * 60 * 60)
+    assert fc_weights == 707_788_800 and round(fc_weights / 1216, -4) == 580_000

@@ -195,3 +195,29 @@ def test_conv_preceded_by_pool_routes_delta_through_pool_first():
     assert np.count_nonzero(d_relu) <= d_pool.size  # at most one cell per window
     d_z1 = d_relu * relu_grad(net[0].forward(x))
     np.testing.assert_allclose(net[0].backward(d_z1), dx, atol=1e-12)
+
+
+def test_real_feature_map_quarter_of_cells_ties_die_at_relu():
+    """Section 2 on the photo: max pooling feeds 1/4 of the cells; all-zero windows (ties) pass δ to
+    a cell with z <= 0, so only about 19 % of the map carries δ past the ReLU; Σδ is kept."""
+    from dlcore.explorers.ch07 import kernel_bank, load_input
+
+    x = load_input(64)
+    w, _ = kernel_bank("edge", 1)
+    z, _ = conv.conv2d_forward(x, w, np.zeros(1))
+    fmap = np.maximum(z, 0)
+    p, c_max = pooling.max_pool2d_forward(fmap, 2)
+    _, c_avg = pooling.avg_pool2d_forward(fmap, 2)
+    delta = np.random.default_rng(0).normal(size=(1, 1, 31, 31))
+    d_max = pooling.max_pool2d_backward(delta, c_max)
+    d_avg = pooling.avg_pool2d_backward(delta, c_avg)
+    assert np.mean(d_max != 0) == 0.25 and np.mean(d_avg != 0) == 1.0
+    assert d_max.sum() == pytest.approx(delta.sum()) and d_avg.sum() == pytest.approx(delta.sum())
+    ties = p == 0
+    assert np.mean(ties) == pytest.approx(0.233, abs=0.005)
+    # every tie's δ lands on a cell where z <= 0, so ReLU's derivative kills it
+    first_cells = d_max[0, 0, ::2, ::2][ties[0, 0]] != 0
+    assert np.all(z[0, 0, :62:2, :62:2][ties[0, 0]] <= 0) and np.all(first_cells)
+    survive = (d_max != 0) & (z > 0)
+    assert np.mean(survive) == pytest.approx(0.192, abs=0.005)
+    assert np.mean(survive) == pytest.approx(0.25 - np.mean(ties) / 4)
