@@ -117,7 +117,8 @@ class Explorer:
 
     def set_numbers(self, numbers: dict[str, float], fmt: str = "{:.4g}") -> None:
         """Record the read-out numbers and render them into the HTML read-out."""
-        self.numbers = dict(numbers)
+        # numpy scalars become Python numbers, so the read-out shows 3, not np.int64(3).
+        self.numbers = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in numbers.items()}
         if self._widget is not None:
             self.readout.value = self._readout_html()
 

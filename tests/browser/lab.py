@@ -1,6 +1,7 @@
 """Driving a notebook in JupyterLab the way a student does (Playwright, sync API)."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import time
@@ -50,7 +51,7 @@ def open_notebook(page, base_url: str, rel_path: str) -> None:
     for attempt in (1, 2):
         page.goto(f"{base_url}/lab/tree/{rel_path}", timeout=90_000)
         try:
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", state="attached", timeout=60_000)
             break
         except Exception:
             if attempt == 2:
@@ -85,11 +86,12 @@ def readout(explorer) -> tuple[dict, dict]:
     spans = body.locator(".dl-num")
     for i in range(spans.count()):
         span = spans.nth(i)
-        raw = span.get_attribute("data-value")
+        raw = span.get_attribute("data-value")  # repr() of the value
         try:
-            numbers[span.get_attribute("data-name")] = float(raw)
-        except (TypeError, ValueError):
-            numbers[span.get_attribute("data-name")] = raw
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = float(raw) if raw in ("nan", "inf", "-inf") else raw
+        numbers[span.get_attribute("data-name")] = float(value) if isinstance(value, (int, float)) else value
     return params, numbers
 
 
