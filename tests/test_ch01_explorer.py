@@ -111,3 +111,23 @@ def test_digits_data_runs():
     assert e.data.x.shape == (360,) and set(np.unique(e.data.y)) == {0.0, 1.0}
     ref = _reference(e, -4.0, 2.0)
     assert e.numbers["bce"] == pytest.approx(ref["bce"], rel=1e-7)
+
+
+def test_static_surfaces_render_once_and_only_the_point_moves():
+    """Images, contours and 3-D surfaces are rendered once; an update redraws the point and arrow."""
+    e = loss_surface_explorer()
+    e.fig.canvas.draw()
+    renders = e.static.renders
+    before = np.asarray(e.fig.canvas.buffer_rgba()).copy()
+    for w in (-2.0, 0.5, 3.0):
+        e.update(w=w, b=-1.0)  # draw_idle renders at once on Agg
+    assert e.static.renders == renders
+    after = np.asarray(e.fig.canvas.buffer_rgba()).copy()
+    changed = (before != after).any(-1)
+    assert 0 < changed.mean() < 0.05  # the point, arrow, label and 3-D marker: a few per cent of the pixels
+    e.static.invalidate()  # a full render gives the same picture
+    e.fig.canvas.draw()
+    assert np.array_equal(after, np.asarray(e.fig.canvas.buffer_rgba()))
+    e.ax_s[0].view_init(elev=10, azim=30)  # rotating a 3-D panel (the mouse does this) re-renders it
+    e.fig.canvas.draw()
+    assert e.static.renders == renders + 2

@@ -15,8 +15,17 @@ def ex():
     return batchnorm_explorer()
 
 
+def _bar_rects(ex, key):
+    """The drawn bars of one panel as (layers, n_bins, 4 corners, xy), from the collection's paths."""
+    verts = np.array([p.vertices[:4] for p in ex.bars[key].get_paths()])
+    return verts.reshape(-1, ex.n_bins, 4, 2)
+
+
 def _heights(ex, key, layer):
-    return np.array([r.get_height() for r in ex.bars[key][layer]])
+    rects = _bar_rects(ex, key)
+    h = rects[layer, :, 1, 1] - rects[layer, :, 0, 1] if layer < len(rects) else np.zeros(ex.n_bins)
+    np.testing.assert_allclose(h, ex.bar_heights[key][layer])  # drawn = recorded
+    return h
 
 
 def _reference_stds(ex, depth, scale, batch, act):
@@ -69,23 +78,42 @@ def test_large_weight_scale_saturates_tanh(ex):
 
 def test_bars_are_updated_in_place_and_hidden_beyond_depth(ex):
     ex.update(depth=8, weight_scale=1.0, batch_size=128, activation="tanh")
-    ids = [id(r) for row in ex.bars["plain"] for r in row]
-    n_patches = len(ex.ax_plain.patches)
+    bars = ex.bars["plain"]
+    n_children = len(ex.ax_plain.get_children())
     before = _heights(ex, "plain", 3).copy()
     ex.update(weight_scale=0.5)
-    assert [id(r) for row in ex.bars["plain"] for r in row] == ids
-    assert len(ex.ax_plain.patches) == n_patches
+    assert ex.bars["plain"] is bars and len(ex.ax_plain.get_children()) == n_children
     assert np.abs(_heights(ex, "plain", 3) - before).max() > 0.05
+    # every layer's bars sit on their own baseline y = -layer
+    np.testing.assert_allclose(_bar_rects(ex, "plain")[:, :, 0, 1], -np.arange(8)[:, None] * np.ones(ex.n_bins))
     ex.update(depth=2)
-    assert not any(r.get_visible() for r in ex.bars["plain"][5])
-    assert all(r.get_visible() for r in ex.bars["plain"][1])
+    assert len(_bar_rects(ex, "plain")) == 2                       # layers beyond depth are not drawn
+    assert not ex.bar_heights["plain"][5].any() and ex.bar_heights["plain"][1].any()
+    assert ex.layer_labels["plain"][5].get_text() == "" and ex.layer_labels["plain"][1].get_text()
+
+
+def test_static_parts_render_once(ex):
+    """Axes, ticks and titles are cached: slider moves draw only bars, labels and the std panel."""
+    ex.update(depth=6, weight_scale=1.0, batch_size=128, activation="tanh")
+    ex.fig.canvas.draw()
+    renders = ex.static.renders
+    for scale in (0.5, 0.8, 1.5):
+        ex.update(weight_scale=scale)
+        ex.fig.canvas.draw()
+    assert ex.static.renders == renders
+    ex.update(activation="relu")  # new bin range: new x limits, the cache is rebuilt once
+    ex.fig.canvas.draw()
+    assert ex.static.renders == renders + 1
+    ex.update(activation="tanh")
+    ex.fig.canvas.draw()
 
 
 def test_activation_switch_moves_the_bins(ex):
     ex.update(activation="relu")
-    assert ex.bars["bn"][0][0].get_x() == pytest.approx(0.0)
+    assert _bar_rects(ex, "bn")[0, 0, 0, 0] == pytest.approx(0.0)
+    assert ex.ax_bn.get_xlim() == pytest.approx((0.0, 3.0))
     ex.update(activation="tanh")
-    assert ex.bars["bn"][0][0].get_x() == pytest.approx(-1.0)
+    assert _bar_rects(ex, "bn")[0, 0, 0, 0] == pytest.approx(-1.0)
 
 
 def test_student_overlay_and_controls():

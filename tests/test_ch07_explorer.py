@@ -53,9 +53,33 @@ def test_stride_padding_follow_the_formula(ex, stride, padding):
     _, a, p = _expected(x, w, stride, padding, "avg")
     assert ex.im_relu[0].get_array().shape == (H, H) != before.shape
     np.testing.assert_allclose(ex.im_pool[2].get_array(), p[0, 2])
-    # unused panels are hidden, used ones shown
-    assert [ax.get_visible() for ax in ex.ax_relu] == [True] * 3 + [False] * (MAX_KERNELS - 3)
+    # unused panels are hidden (their maps and titles off, a figure-coloured patch over their
+    # frames), used ones shown
+    shown = [True] * 3 + [False] * (MAX_KERNELS - 3)
+    for artists in (ex.im_relu, ex.im_pool, ex.im_k, [ax.title for ax in ex.ax_k]):
+        assert [a.get_visible() for a in artists] == shown
+    x0, _, width, height = ex.cover.get_bbox().bounds
+    assert ex.cover.get_visible() and ex.ax_relu[2].get_position().x1 < x0 < ex.ax_relu[3].get_position().x0
+    assert x0 + width == pytest.approx(1.0) and height == pytest.approx(1.0)
     ex.update(stride=1, padding=0)
+
+
+def test_hidden_columns_are_blank_and_static_parts_render_once(ex):
+    ex.update(kernel="edge", n_kernels=4, stride=1, padding=0, pool="max", pool_size=2, seed=0)
+    ex.fig.canvas.draw()
+    renders = ex.static.renders
+    for changes in (dict(n_kernels=2), dict(stride=3), dict(padding=2), dict(pool="avg"), dict(kernel="blur")):
+        ex.update(**changes)
+        ex.fig.canvas.draw()
+    assert ex.static.renders == renders  # sizes, titles and hidden columns never re-render the axes
+    px = np.asarray(ex.fig.canvas.buffer_rgba())
+    h = px.shape[0]
+    x_lo = int(np.ceil(ex.cover.get_x() * px.shape[1]))
+    assert (px[:, x_lo:, :3] == 255).all()  # columns of kernels 2 and 3: nothing drawn
+    box = ex.ax_relu[1].get_window_extent()
+    panel = px[int(h - box.y1) + 2:int(h - box.y0) - 2, int(box.x0) + 2:int(box.x1) - 2, :3]
+    assert (panel != 255).any()  # kernel 1's map is drawn
+    ex.update(n_kernels=4, stride=1, padding=0, pool="max", kernel="edge")
 
 
 def test_max_vs_avg_pooling_changes_the_pooled_panels(ex):

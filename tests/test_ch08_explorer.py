@@ -93,8 +93,11 @@ def test_step_walks_the_flow_one_layer_at_a_time(ex):
 def test_relu_veil_marks_dead_cells(ex):
     ex.update(step=3, pattern="random", seed=2, padding=0)
     r = _reference(2, ex.params["pool"], "random", 0, 0)
-    veil = ex.veil["dz"].get_array()[..., 3]
-    np.testing.assert_array_equal(veil > 0, r["z"][0, 0] <= 0)
+    np.testing.assert_array_equal(ex.veil_mask["dz"], r["z"][0, 0] <= 0)
+    # one grey square per dead cell, centred on it
+    centres = np.array([p.vertices[:4].mean(0) for p in ex.veil["dz"].get_paths()])
+    rows, cols = np.nonzero(r["z"][0, 0] <= 0)
+    np.testing.assert_allclose(centres, np.stack([cols, rows], -1))
     assert np.all(ex.im["dz"].get_array()[r["z"][0, 0] <= 0] == 0)
 
 
@@ -137,3 +140,32 @@ def test_student_overlay_reports_the_gap():
     assert e.numbers["max |your δa − dlcore|"] == pytest.approx(0.75)  # 1 − 1/4
     with pytest.raises(ValueError, match="student_fns"):
         backprop_explorer(student_fns={"bogus": good_max})
+
+
+def test_numbers_are_drawn_and_static_parts_render_once():
+    """The cell numbers are pasted by one TextGrid; frames and titles are rendered only when the
+    panels change size (padding)."""
+    e = backprop_explorer(step=3)
+    c = e.fig.canvas
+    c.draw()
+    renders = e.static.renders
+    assert all(t.get_animated() for rows in e.txt.values() for row in rows for t in row)
+    box = e.ax["x"].get_window_extent()
+    height = np.asarray(c.buffer_rgba()).shape[0]
+
+    def cell(i, j):  # pixels of input cell (i, j); cells are 1 wide in data units
+        (x0, y0), (x1, y1) = e.ax["x"].transData.transform([(j - 0.4, i + 0.4), (j + 0.4, i - 0.4)])
+        return np.asarray(c.buffer_rgba())[int(height - y1):int(height - y0), int(x0):int(x1), :3].copy()
+
+    shown = cell(0, 0)
+    assert len(np.unique(shown.reshape(-1, 3), axis=0)) > 3  # a number on a flat colour: more than one colour
+    for changes in (dict(row=2), dict(col=1), dict(step=1), dict(pattern="random"), dict(seed=4), dict(pool="avg")):
+        e.update(**changes)
+    assert e.static.renders == renders
+    assert not np.array_equal(shown, cell(0, 0))  # seed 4: another x, another number
+    e.update(padding=1)
+    assert e.static.renders == renders + 1 and box == e.ax["x"].get_window_extent()
+    frame = np.asarray(c.buffer_rgba()).copy()
+    e.static.invalidate()
+    c.draw()
+    assert np.array_equal(frame, np.asarray(c.buffer_rgba()))

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from dlcore import data
 from dlcore.activations import sigmoid, sigmoid_grad
 from dlcore.explorers.base import Explorer
+from dlcore.explorers.fastdraw import StaticLayer
 from dlcore.linear import linear_backward, linear_forward
 from dlcore.losses import (binary_cross_entropy_with_logits, sigmoid_bce_grad_z, sigmoid_mse_grad_z,
                            sigmoid_mse_loss)
@@ -264,6 +265,10 @@ class LossSurfaceExplorer(Explorer):
             ax3.view_init(elev=30, azim=-60)
             (p3,) = ax3.plot([0.0], [0.0], [0.0], "o", color="tab:red", ms=7, zorder=10)
             self.points3d.append(p3)
+        # The images, contours, surfaces, ticks and titles never change: they are rendered once
+        # and pasted back, so an update only draws the point, arrow, label and 3-D marker.
+        self.static = StaticLayer(fig, self.ax_c + self.ax_s,
+                                  dynamic=self.points + self.arrows + self.labels + self.points3d)
 
     def compute(self, params: dict[str, Any]) -> dict[str, Any]:
         w, b, lr = float(params["w"]), float(params["b"]), float(params["lr"])

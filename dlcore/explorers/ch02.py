@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dlcore.explorers.base import Explorer
+from dlcore.explorers.fastdraw import StaticLayer
 from dlcore.gradcheck import numerical_gradient
 from dlcore.losses import cross_entropy, cross_entropy_grad, mse_loss, mse_loss_grad
 from dlcore.softmax import naive_softmax, softmax, softmax_backward, softmax_forward
@@ -146,6 +147,13 @@ class SoftmaxExplorer(Explorer):
         self.p_texts = [self.ax_p.text(i, 0, "", ha="center", va="bottom", fontsize=8) for i in k]
         self.loss_text = self.ax_p.text(0.98, 0.97, "", transform=self.ax_p.transAxes, ha="right",
                                         va="top", fontsize=9, family="monospace")
+        # Axes, y ticks and titles are rendered once and pasted back; an update draws the bars, the
+        # texts, the x axes (their limits follow n_classes), and the zero lines and frames over them.
+        self.static = StaticLayer(
+            fig, axes, live_axis=[ax.xaxis for ax in axes],
+            dynamic=[*self.bars_z, *self.bars_p, *self.bars_g, self.student_marks, *self.p_texts,
+                     self.loss_text, *(line for ax in axes for line in ax.lines if line is not self.student_marks),
+                     *(sp for ax in axes for sp in ax.spines.values())])
 
     def compute(self, params: dict[str, Any]) -> dict[str, Any]:
 

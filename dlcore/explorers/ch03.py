@@ -17,6 +17,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocato
 from dlcore import nn
 from dlcore.activations import relu, relu_grad, sigmoid, sigmoid_grad
 from dlcore.explorers.base import Explorer
+from dlcore.explorers.fastdraw import StaticLayer
 
 MAX_DEPTH = 30
 
@@ -246,14 +247,21 @@ class VanishingGradientExplorer(Explorer):
         self.student_marks, = self.ax_a.plot([], [], "x", ms=7, color="tab:red", label="your derivative")
         self.student_note = self.ax_a.text(0.03, 0.97, "", transform=self.ax_a.transAxes, fontsize=7,
                                            color="tab:red", va="top", visible=False)
-        self.ax_a.axhline(0.25, color="0.5", ls=":", lw=1)
-        self.ax_a.text(0.6, 0.26, "σ' ≤ 0.25", fontsize=7, color="0.4")
+        self.ref_line = self.ax_a.axhline(0.25, color="0.5", ls=":", lw=1)
+        self.ref_text = self.ax_a.text(0.6, 0.26, "σ' ≤ 0.25", fontsize=7, color="0.4")
         self.ax_a.set(xlabel="layer k", ylabel="mean f'(z) in layer", ylim=(0, 1.05),
                       title="mean derivative of the activation")
         # Tick labels are most of a redraw's cost: few, fixed ones.
         self.ax_a.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
         for axis in (self.ax_a.xaxis, self.ax_g.xaxis):
             axis.set_major_locator(MaxNLocator(5, integer=True))
+        # The gradient panel follows the data (its limits change with depth and the gradients), so it
+        # is drawn in full on every update, its texts pasted from a bitmap cache. The derivative
+        # panel is rendered once; only its x axis (depth), line and markers are drawn each time.
+        self.static = StaticLayer(
+            self.fig, [self.ax_a], live=[self.ax_g], live_axis=[self.ax_a.xaxis],
+            dynamic=[self.act_line, self.student_marks, self.student_note, self.ref_line, self.ref_text,
+                     *self.ax_a.spines.values()])
 
     def compute(self, params: dict[str, Any]) -> dict:
         depth = int(params["depth"])

@@ -16,6 +16,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, SymmetricalLogLocator
 
 from dlcore import optim
 from dlcore.explorers.base import Explorer
+from dlcore.explorers.fastdraw import StaticLayer
 from dlcore.surfaces import DIVERGED, Quadratic, get_surface, run_optimizer
 
 #: Display name, run_optimizer name and colour of the six optimizers, in the order shown.
@@ -377,6 +378,14 @@ class OptimizerExplorer(Explorer):
         for axis in (self.ax_c.xaxis, self.ax_c.yaxis, self.ax_l.xaxis):
             axis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
         self.ax_c_title = self.ax_c.set_title("")
+        # The contour panel (contours, ticks, title) is rendered once per surface and pasted back;
+        # an update draws the paths and markers on it. The loss panel follows the data, so it is
+        # drawn in full, with its tick labels pasted from a bitmap cache.
+        self.static = StaticLayer(
+            self.fig, [self.ax_c], live=[self.ax_l],
+            dynamic=[*self.paths.values(), *self.student_paths.values(), self.start_marker, self.min_marker,
+                     *([self.student_note] if self.student_paths else []), *self.ax_c.spines.values()],
+            signature=lambda: (self.ax_c_title.get_text(),))
 
     def compute(self, params: dict[str, Any]) -> dict:
         surf = get_surface(params["surface"])

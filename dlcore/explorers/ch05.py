@@ -10,10 +10,13 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
+from matplotlib.collections import PolyCollection
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from dlcore.activations import relu
 from dlcore.batchnorm import batch_norm_forward
 from dlcore.explorers.base import Explorer, new_figure
+from dlcore.explorers.fastdraw import StaticLayer
 
 ACTIVATIONS = {"tanh": np.tanh, "relu": relu}
 # Bin ranges chosen so a healthy layer fills most of its row; values outside are clipped into
@@ -240,17 +243,18 @@ class BatchNormExplorer(Explorer):
         self.ax_plain = self.fig.add_subplot(gs[0, 0])
         self.ax_bn = self.fig.add_subplot(gs[0, 1], sharey=self.ax_plain)
         self.ax_std = self.fig.add_subplot(gs[0, 2])
+        # One collection of rectangles per panel (every layer's bars): a single draw call instead of
+        # one per bar. ``bar_heights[key][l]`` holds the heights drawn for layer l (0 beyond depth).
         self.bars = {}
+        self.bar_heights = {}
         self.layer_labels = {}
         self._act_drawn = None
+        self._edges = np.linspace(0, 1, self.n_bins + 1)
         for key, ax, name in (("plain", self.ax_plain, "without batch norm"), ("bn", self.ax_bn, "with batch norm")):
-            rows = []
-            for l in range(self.max_depth):
-                edges = np.linspace(0, 1, self.n_bins + 1)
-                rows.append(ax.bar(edges[:-1], np.zeros(self.n_bins), width=np.diff(edges), bottom=-l,
-                                   align="edge", color="C0" if key == "plain" else "C2", alpha=0.85,
-                                   edgecolor="none"))
-            self.bars[key] = rows
+            self.bars[key] = PolyCollection([], facecolors="C0" if key == "plain" else "C2", alpha=0.85,
+                                            edgecolors="none", linewidths=0)
+            ax.add_collection(self.bars[key], autolim=False)
+            self.bar_heights[key] = np.zeros((self.max_depth, self.n_bins))
             ax.set_title(name, fontsize=10)
             ax.set_xlabel("activation value")
             ax.set_ylim(-self.max_depth + 0.9, 1.05)
@@ -269,17 +273,26 @@ class BatchNormExplorer(Explorer):
         self.ax_std.set_ylabel("std of activations")
         self.ax_std.set_xlim(0.5, self.max_depth + 0.5)
         self.ax_std.legend(fontsize=8, loc="lower left")
+        # The std axis is redrawn on every update (its limits follow the lines), so its tick labels
+        # are plain text ("1e-03", no mathtext) and few, and it has no minor ticks.
+        self.ax_std.yaxis.set_major_locator(LogLocator(numticks=6))
+        self.ax_std.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.0e}"))
+        self.ax_std.yaxis.set_minor_locator(NullLocator())
         self.fig.tight_layout()
+        # The histogram axes, their ticks and titles, and the std axes' x axis are rendered once;
+        # an update draws bars and labels on top of that picture, and the std axes' lines and
+        # y axis (its limits follow the lines), then its legend over them. The std axes' background
+        # is transparent so the cached x axis shows through.
+        self.ax_std.patch.set_visible(False)
+        self.static = StaticLayer(self.fig, (self.ax_plain, self.ax_bn), live=[self.ax_std],
+                                  dynamic=[*self.bars.values(), *self.layer_labels["plain"],
+                                           *self.layer_labels["bn"], self.ax_std.get_legend()],
+                                  artists=[self.ax_std.xaxis],
+                                  signature=lambda: (self.ax_std.get_xlim(), self.ax_std.get_position().bounds))
 
     def _set_bins(self, activation: str) -> None:
         lo, hi = BIN_RANGES[activation]
-        edges = np.linspace(lo, hi, self.n_bins + 1)
-        self._edges = edges
-        for key in self.bars:
-            for row in self.bars[key]:
-                for rect, left in zip(row, edges[:-1]):
-                    rect.set_x(left)
-                    rect.set_width(edges[1] - edges[0])
+        self._edges = np.linspace(lo, hi, self.n_bins + 1)
         for ax in (self.ax_plain, self.ax_bn):
             ax.set_xlim(lo, hi)
         self._act_drawn = activation
@@ -325,15 +338,21 @@ class BatchNormExplorer(Explorer):
         if state["activation"] != self._act_drawn:
             self._set_bins(state["activation"])
         depth = state["depth"]
+        left, right = self._edges[:-1], self._edges[1:]
         for key in ("plain", "bn"):
             stds = state["std_" + key]
-            for l, row in enumerate(self.bars[key]):
-                visible = l < depth
-                heights = state["hists"][key][l] if visible else np.zeros(self.n_bins)
-                for rect, h in zip(row, heights):
-                    rect.set_height(h)
-                    rect.set_visible(visible)
-                self.layer_labels[key][l].set_text(f"std {stds[l]:.2g}" if visible else "")
+            heights = self.bar_heights[key]
+            heights[:] = 0.0
+            heights[:depth] = state["hists"][key][:depth]
+            # rectangles (depth·n_bins, 4 corners, xy): layer l sits on the baseline y = −l
+            bottom = -np.arange(depth, dtype=np.float64)[:, None] * np.ones(self.n_bins)
+            top = bottom + heights[:depth]
+            x0, x1 = np.broadcast_to(left, bottom.shape), np.broadcast_to(right, bottom.shape)
+            verts = np.stack([np.stack([x0, bottom], -1), np.stack([x0, top], -1),
+                              np.stack([x1, top], -1), np.stack([x1, bottom], -1)], axis=-2)
+            self.bars[key].set_verts(verts.reshape(-1, 4, 2))
+            for l in range(self.max_depth):
+                self.layer_labels[key][l].set_text(f"std {stds[l]:.2g}" if l < depth else "")
         layers = np.arange(1, depth + 1)
         self.line_plain.set_data(layers, state["std_plain"])
         self.line_bn.set_data(layers, state["std_bn"])

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from dlcore.activations import relu_backward, relu_forward
 from dlcore.data import load_digits
 from dlcore.explorers.base import Explorer, new_figure
+from dlcore.explorers.fastdraw import StaticLayer
 from dlcore.linear import linear_backward, linear_forward
 from dlcore.losses import cross_entropy, cross_entropy_grad
 from dlcore.optim import SGD
@@ -368,8 +370,18 @@ class OverfittingExplorer(Explorer):
         self.ax_gap.set_xticklabels(["no regularisation\n(last epoch)", "this setting"], fontsize=8)
         self.ax_gap.set_ylabel("validation − training loss")
         self.ax_gap.set_ylim(0, 1.0)
+        # The y axes are drawn on every update: few ticks keep that cheap.
+        self.ax_gap.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
         self.gap_texts = [self.ax_gap.text(i, 0, "", ha="center", va="bottom", fontsize=8) for i in (0, 1)]
         self.fig.tight_layout()
+        # Frames, x axes and labels are rendered once and pasted back. The y limits follow the data,
+        # so the y axes are drawn on every update, with the curves, markers, bars and legend
+        # (their texts pasted from a bitmap cache).
+        self.static = StaticLayer(
+            self.fig, [self.ax, self.ax_gap], live_axis=[self.ax.yaxis, self.ax_gap.yaxis],
+            dynamic=[self.l_train, self.l_val, self.l_live_train, self.l_live_val, self.v_best, self.v_stop,
+                     self.v_student, self.ax.get_legend(), *self.gap_bars, *self.gap_texts,
+                     *self.ax.spines.values(), *self.ax_gap.spines.values()])
 
     def compute(self, params: dict[str, Any]) -> dict[str, Any]:
         hist = cached_history(self.sweep, params["n_train"], params["weight_decay"], params["dropout"])

@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from dlcore.explorers.base import Explorer, new_figure
+from dlcore.explorers.fastdraw import StaticLayer
 
 MAX_KERNELS = 4
 CHANNELS = ("R", "G", "B")
@@ -294,11 +295,14 @@ class ConvExplorer(Explorer):
         gs = fig.add_gridspec(3, MAX_KERNELS + 1, hspace=0.45, wspace=0.25,
                               left=0.02, right=0.98, top=0.93, bottom=0.02)
         H, W = self.x.shape[2:]
+        # Every image fills its panel whatever its size (extent fixed to the unit square, limits
+        # never change), so the axes stay put and are rendered once (see StaticLayer below).
+        unit = dict(extent=(0, 1, 1, 0), interpolation="nearest")
         self.ax_in = fig.add_subplot(gs[0, 0])
-        self.ax_in.imshow(to_rgb(self.x))
+        self.ax_in.imshow(to_rgb(self.x), **unit)
         self.ax_in.set_title(f"input {tuple(self.x.shape)}", fontsize=8)
         self.ax_pre = fig.add_subplot(gs[1, 0])
-        self.im_pre = self.ax_pre.imshow(np.zeros((H, W)), cmap="RdBu_r", vmin=-1, vmax=1)
+        self.im_pre = self.ax_pre.imshow(np.zeros((H, W)), cmap="RdBu_r", vmin=-1, vmax=1, **unit)
         self.ax_pre.set_title("kernel 0 before ReLU", fontsize=8)
         self.ax_txt = fig.add_subplot(gs[2, 0])
         self.ax_txt.set_axis_off()
@@ -307,19 +311,39 @@ class ConvExplorer(Explorer):
         self.ax_k, self.im_k, self.ax_relu, self.im_relu, self.ax_pool, self.im_pool = [], [], [], [], [], []
         for f in range(MAX_KERNELS):
             ak = fig.add_subplot(gs[0, f + 1])
-            self.im_k.append(ak.imshow(np.zeros((3, 11)), cmap="RdBu_r", vmin=-1, vmax=1))
-            ak.set_xticks([1, 5, 9], ["R", "G", "B"], fontsize=7)
+            self.im_k.append(ak.imshow(np.zeros((3, 11)), cmap="RdBu_r", vmin=-1, vmax=1,
+                                       extent=(0, 11, 3, 0), interpolation="nearest"))
+            ak.set_xticks([1.5, 5.5, 9.5], ["R", "G", "B"], fontsize=7)
+            ak.set_title(" ", fontsize=8, y=1.0)  # fixed y: no auto-placement from hidden parts
             ak.set_yticks([])
             self.ax_k.append(ak)
             ar = fig.add_subplot(gs[1, f + 1])
-            self.im_relu.append(ar.imshow(np.zeros((H, W)), cmap="magma", vmin=0, vmax=1))
+            self.im_relu.append(ar.imshow(np.zeros((H, W)), cmap="magma", vmin=0, vmax=1, **unit))
+            ar.set_title(f"ReLU(conv) ch {f}", fontsize=8)
             self.ax_relu.append(ar)
             ap = fig.add_subplot(gs[2, f + 1])
-            self.im_pool.append(ap.imshow(np.zeros((H // 2, W // 2)), cmap="magma", vmin=0, vmax=1))
+            self.im_pool.append(ap.imshow(np.zeros((H // 2, W // 2)), cmap="magma", vmin=0, vmax=1, **unit))
+            ap.set_title(" ", fontsize=8, y=1.0)  # fixed y: no auto-placement from hidden parts
             self.ax_pool.append(ap)
         for ax in [self.ax_in, self.ax_pre] + self.ax_relu + self.ax_pool:
             ax.set_xticks([])
             ax.set_yticks([])
+        self._pool_titles = None
+        # Kernels beyond n_kernels are covered by a patch of the figure's colour rather than hidden,
+        # so hiding one does not force the cached picture to be rendered again.
+        self.cover = Rectangle((1, 0), 0, 1, transform=fig.transFigure, facecolor=fig.get_facecolor(),
+                               edgecolor="none", zorder=-1)
+        fig.add_artist(self.cover)
+        # Axes, frames, ticks and fixed titles are rendered once and pasted back on every update;
+        # an update draws the images, the kernel titles and the shapes text on top.
+        self.static = StaticLayer(
+            fig, [self.ax_in, self.ax_pre, self.ax_txt] + self.ax_k + self.ax_relu + self.ax_pool,
+            dynamic=[self.cover, self.im_pre, *self.im_k, *self.im_relu, *self.im_pool, self.txt_shapes,
+                     *(ax.title for ax in self.ax_k + self.ax_pool),
+                     # frames go over the images, as in a full render
+                     *(sp for ax in [self.ax_pre] + self.ax_k + self.ax_relu + self.ax_pool
+                       for sp in ax.spines.values())],
+        )
 
     def kernels(self, params: dict[str, Any]) -> tuple[np.ndarray, list[str], str]:
         """The (F, 3, 3, 3) kernels for ``params``; a bad custom text keeps the last good one."""
@@ -377,23 +401,32 @@ class ConvExplorer(Explorer):
         pre = z[0, 0]
         v = float(np.abs(pre).max()) or 1.0
         self._set_image(self.ax_pre, self.im_pre, pre, (-v, v))
+        pool = self.params["pool"]
+        if self._pool_titles != pool:
+            self._pool_titles = pool
+            for f, ax in enumerate(self.ax_pool):
+                ax.title.set_text(f"{pool} pool ch {f}")
         for f in range(MAX_KERNELS):
             on = f < F
-            for ax in (self.ax_k[f], self.ax_relu[f], self.ax_pool[f]):
-                ax.set_visible(on)
+            for artist in (self.im_k[f], self.ax_k[f].title, self.im_relu[f], self.im_pool[f], self.ax_pool[f].title,
+                           *self.ax_k[f].spines.values(), *self.ax_relu[f].spines.values(),
+                           *self.ax_pool[f].spines.values()):
+                artist.set_visible(on)
             if not on:
                 continue
             vk = float(np.abs(w[f]).max()) or 1.0
             self.im_k[f].set_data(kernel_strip(w[f]))
             self.im_k[f].set_clim(-vk, vk)
-            self.ax_k[f].set_title(f"kernel {f}: {s['names'][f]}", fontsize=8)
+            self.ax_k[f].title.set_text(f"kernel {f}: {s['names'][f]}")
             self._set_image(self.ax_relu[f], self.im_relu[f], a[0, f], (0.0, float(a[0, f].max()) or 1.0))
-            self.ax_relu[f].set_title(f"ReLU(conv) ch {f} {a.shape[2]}×{a.shape[3]}", fontsize=8)
             if p.size:
                 self._set_image(self.ax_pool[f], self.im_pool[f], p[0, f], (0.0, float(p[0, f].max()) or 1.0))
-                self.ax_pool[f].set_title(f"{self.params['pool']} pool ch {f} {p.shape[2]}×{p.shape[3]}", fontsize=8)
             else:
-                self.ax_pool[f].set_visible(False)
+                self.im_pool[f].set_visible(False)
+        if F < MAX_KERNELS:  # cover the unused columns, from halfway between the last used and the next
+            left = 0.5 * (self.ax_relu[F - 1].get_position().x1 + self.ax_relu[F].get_position().x0)
+            self.cover.set_bounds(left, 0.0, 1.0 - left, 1.0)
+        self.cover.set_visible(F < MAX_KERNELS)
         P, S, K = self.params["padding"], self.params["stride"], 3
         H = self.x.shape[2]
         lines = [
@@ -402,7 +435,7 @@ class ConvExplorer(Explorer):
             f"conv   {tuple(z.shape)}",
             f"  ⌊(H+2P−K)/S⌋+1",
             f"  = ⌊({H}+{2 * P}−{K})/{S}⌋+1 = {z.shape[2]}",
-            f"pool   {tuple(p.shape)}",
+            f"pool   {tuple(p.shape)}, k={self.params['pool_size']}",
             f"weights {w.size} + {F} biases",
             "pool weights 0",
         ]
@@ -420,15 +453,11 @@ class ConvExplorer(Explorer):
             **s["student"],
         })
 
-    def _set_image(self, ax, im, arr, clim) -> None:
-        h, w = arr.shape
+    @staticmethod
+    def _set_image(ax, im, arr, clim) -> None:
+        # The extent is the unit square whatever the size: the panel's axes never change.
         im.set_data(arr)
         im.set_clim(*clim)
-        if getattr(im, "_dl_shape", None) != arr.shape:  # set_extent is slow: only when the size changes
-            im._dl_shape = arr.shape
-            im.set_extent((-0.5, w - 0.5, h - 0.5, -0.5))
-            ax.set_xlim(-0.5, w - 0.5)
-            ax.set_ylim(h - 0.5, -0.5)
 
     def make_controls(self) -> dict[str, Any]:
         import ipywidgets as widgets
