@@ -1,9 +1,16 @@
-"""nbgrader configuration for the course (release from solutions/ to course/).
+"""nbgrader configuration for the course (release, and the grading pipeline's structure).
 
 Per-term grading data (submissions, gradebook, feedback) never lives in the repository:
-``python -m autograder grade --root DIR`` points those steps at DIR.
+``python -m autograder grade --root DIR`` points those steps at DIR and adds the per-run
+settings (sandbox kernel, timeouts, gradebook path) on top of this file.
 """
 import os
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+
+from autograder.preprocessors import SandboxExecute, TrimTracebacks
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -21,3 +28,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Exchange.root = os.environ.get("DLCOURSE_EXCHANGE", os.path.join(os.environ.get("TMPDIR", "/tmp"), "dlcourse-exchange"))
 c.Execute.timeout = 60
+
+# Grading: a per-notebook time budget and dead-kernel handling (SandboxExecute), deleted or
+# edited test cells restored from the source, and feedback that never shows hidden tests.
+c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.OverwriteCells.add_missing_cells = True
+c.GenerateFeedback.preprocessors = [TrimTracebacks, ClearHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]

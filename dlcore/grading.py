@@ -17,15 +17,27 @@ The test cells use:
   via ``getattr`` or ``sys.modules``) raises :class:`IntegrityError`, whose message starts
   with ``INTEGRITY:`` so the autograder can flag it.
 
+Hardening (what a student cell cannot do to turn a wrong answer into points): rebinding a
+watched function is detected by the snapshot; replacing ``sys.modules`` entries,
+``builtins.__import__`` or the notebook's ``np`` is undone before every cell by an IPython
+``pre_run_cell`` hook and remembered, so every later check fails with ``INTEGRITY:``;
+``run_student`` also watches threads the student starts, flags ``sys.setprofile`` /
+``sys.settrace`` calls, and unwraps numpy dispatchers and decorators to find the reference's
+code. Python code can always be defeated from inside the same process with enough effort;
+the autograder's sandbox bounds what that buys.
+
 Failure messages say what was expected and what came back.
 """
 from __future__ import annotations
 
 import builtins as _builtins
 import sys as _sys
+import threading as _threading
 import types as _types
 
 import numpy as _np
+
+_MappingProxy = _types.MappingProxyType
 
 # Private references taken at import, before student code runs.
 _array = _np.array
@@ -44,6 +56,11 @@ _getattr = getattr
 _id = id
 _range = range
 _AssertionError = AssertionError
+_list = list
+_hasattr = hasattr
+# Calling these from the function under test would blind the profiler that watches it.
+_ESCAPES = {_id(_sys.setprofile): "sys.setprofile", _id(_sys.settrace): "sys.settrace",
+            _id(_threading.setprofile): "threading.setprofile"}
 
 INTEGRITY_MARK = "INTEGRITY:"
 
@@ -61,8 +78,9 @@ _BUILTINS_WATCHED = ("abs", "all", "any", "bool", "float", "int", "isinstance", 
 def _snapshot_module(mod) -> dict:
     items = vars(mod).items()
     if mod is _builtins:
-        items = [(k, v) for k, v in items if k in _BUILTINS_WATCHED]
-    return {k: _id(v) for k, v in items if callable(v) and not k.startswith("__")}
+        items = [(k, v) for k, v in items if k in _BUILTINS_WATCHED or k == "__import__"]
+    # Keep the objects themselves: an id can be reused once the original is garbage-collected.
+    return _MappingProxy({k: v for k, v in items if callable(v) and not k.startswith("__") or k == "__import__"})
 
 
 def _watched_modules() -> dict:
@@ -74,22 +92,45 @@ def _watched_modules() -> dict:
 
 
 _SNAPSHOT: dict[str, dict] = {}
+_MODULES: dict[str, object] = {}   # the genuine module objects, to undo sys.modules swaps
+_TAMPERED: list[str] = []         # what the pre-cell guard found (and undid) since import
+_DLCORE_DIR = __file__.rsplit("/", 1)[0] if "/" in __file__ else ""
+
+
+def _genuine(name: str, mod) -> bool:
+    """A dlcore module that really is a file of this package (not a stand-in put in sys.modules)."""
+    if name in ("numpy", "numpy.linalg", "builtins"):
+        return True
+    spec = _getattr(mod, "__spec__", None)
+    origin = _getattr(spec, "origin", None) or ""
+    return _isinstance(origin, str) and origin.startswith(_DLCORE_DIR)
 
 
 def _take_snapshot() -> None:
     for name, mod in _watched_modules().items():
-        if name not in _SNAPSHOT:
+        if name not in _SNAPSHOT and _genuine(name, mod):
             _SNAPSHOT[name] = _snapshot_module(mod)
+            _MODULES[name] = mod
+
+
+def _identical(a, b) -> bool:
+    return a is b or (_getattr(a, "__self__", None) is not None and a == b)  # bound methods compare equal
 
 
 def assert_untampered() -> None:
     """Fail if a watched function was rebound since this module was imported."""
+    _guard()
+    if _TAMPERED:
+        raise IntegrityError(
+            f"{INTEGRITY_MARK} {_TAMPERED[0]} was replaced after the notebook started; the checks "
+            "cannot trust it. Restart the kernel and do not reassign library modules or functions."
+        )
     _take_snapshot()  # modules imported since (e.g. dlcore.conv) join the snapshot now
-    for name, mod in _watched_modules().items():
+    for name, mod in _MODULES.items():
         before = _SNAPSHOT.get(name, {})
         now = vars(mod)
-        for key, ident in before.items():
-            if key not in now or _id(now[key]) != ident:
+        for key, obj in before.items():
+            if key not in now or not _identical(now[key], obj):
                 raise IntegrityError(
                     f"{INTEGRITY_MARK} {name}.{key} was replaced or deleted after the notebook "
                     "started; the checks cannot trust it. Restart the kernel and do not "
@@ -164,6 +205,34 @@ def check_gradient(f, x, analytic, what: str = "gradient", h: float = 1e-6, rtol
     check_close(analytic, num, what=f"{what} (compared with a numerical gradient)", rtol=rtol, atol=atol)
 
 
+def _forbidden_codes(forbid):
+    """Code objects (Python functions) and ids (C functions) of every forbidden reference.
+
+    Unwraps what stands between a name and the code that runs: numpy's array-function
+    dispatchers (``_implementation``), decorators (``__wrapped__``), bound methods
+    (``__func__``), ``functools.partial`` (``func``), and classes (their methods).
+    """
+    codes, cfuncs, todo, done = {}, {}, _list(forbid), set()
+    while todo:
+        ref = todo.pop()
+        if ref is None or _id(ref) in done:
+            continue
+        done.add(_id(ref))
+        label = f"{_getattr(ref, '__module__', '?')}.{_getattr(ref, '__qualname__', _repr(ref))}"
+        code = _getattr(ref, "__code__", None)
+        if code is not None:
+            codes[code] = label
+        elif _isinstance(ref, type):
+            todo.extend(v for v in vars(ref).values() if callable(v))
+        else:
+            cfuncs[_id(ref)] = label
+        for attr in ("_implementation", "__wrapped__", "__func__", "func"):
+            inner = _getattr(ref, attr, None)
+            if inner is not None and callable(inner):
+                todo.append(inner)
+    return codes, cfuncs
+
+
 def run_student(fn, *args, forbid=(), **kwargs):
     """Call ``fn(*args, **kwargs)`` and fail if any function in ``forbid`` runs inside it.
 
@@ -173,32 +242,96 @@ def run_student(fn, *args, forbid=(), **kwargs):
     assert_untampered()
     if fn is None or not callable(fn):
         raise _AssertionError(f"expected a function, got {_repr(fn)}")
-    forbidden = {}
-    for ref in forbid:
-        code = _getattr(ref, "__code__", None)
-        if code is not None:
-            forbidden[code] = f"{ref.__module__}.{ref.__qualname__}"
+    forbidden, forbidden_c = _forbidden_codes(forbid)
     seen = []
+    escaped = []
+
+    finished = []
 
     def _profiler(frame, event, arg):
-        if event == "call" and frame.f_code in forbidden:
-            seen.append(forbidden[frame.f_code])
+        if finished:
+            return
+        if event == "call":
+            if frame.f_code in forbidden:
+                seen.append(forbidden[frame.f_code])
+        elif event == "c_call":
+            if _id(arg) in forbidden_c:
+                seen.append(forbidden_c[_id(arg)])
+            elif _id(arg) in _ESCAPES:
+                escaped.append(_ESCAPES[_id(arg)])
 
     previous = _getprofile()
+    previous_thread = _threading.getprofile() if _hasattr(_threading, "getprofile") else None
+    _threading.setprofile(_profiler)  # threads started by the student are watched too
     _setprofile(_profiler)
     try:
         result = fn(*args, **kwargs)
     finally:
+        finished.append(True)
         still_ours = _getprofile() is _profiler
         _setprofile(previous)
-    if not still_ours:
-        raise IntegrityError(f"{INTEGRITY_MARK} the function under test changed the profiler (sys.setprofile)")
+        _threading.setprofile(previous_thread)
+    if not still_ours or escaped:
+        what = escaped[0] if escaped else "sys.setprofile"
+        raise IntegrityError(f"{INTEGRITY_MARK} the function under test called {what}, which would hide "
+                             "what it runs from the checks")
     if seen:
         raise IntegrityError(
             f"{INTEGRITY_MARK} your {getattr(fn, '__name__', 'function')} calls the reference "
             f"{seen[0]}; this exercise asks you to implement it yourself."
         )
     return result
+
+
+def _guard(*_args, **_kwargs) -> None:
+    """Undo (and remember) swaps of watched modules in sys.modules and of the notebook's ``np``.
+
+    Runs before every cell (an IPython ``pre_run_cell`` hook) and before every check, so a
+    test cell's ``from dlcore.grading import check_close`` always gets the genuine module.
+    Never raises: a failing hook would print to stderr, and a test cell writing to stderr
+    scores 0.
+    """
+    try:
+        _restore()
+    except Exception:  # noqa: BLE001 - see above; the checks themselves still run
+        pass
+
+
+def _restore() -> None:
+    for name, mod in _tuple(_MODULES.items()):
+        if _sys.modules.get(name) is not mod:
+            _TAMPERED.append(f"sys.modules[{name!r}]")
+            _sys.modules[name] = mod
+    me = _MODULES.get(__name__)
+    if me is not None and _sys.modules.get(__name__) is not me:
+        _TAMPERED.append(f"sys.modules[{__name__!r}]")
+        _sys.modules[__name__] = me
+    if _builtins.__import__ is not _IMPORT:
+        _TAMPERED.append("builtins.__import__")
+        _builtins.__import__ = _IMPORT
+    shell = _get_shell()
+    if shell is not None:
+        ns = shell.user_ns
+        for alias, real in (("np", _np), ("numpy", _np)):
+            if alias in ns and ns[alias] is not real and _isinstance(ns[alias], _types.ModuleType):
+                _TAMPERED.append(f"the notebook's {alias!r}")
+                ns[alias] = real
+    _take_snapshot()  # dlcore modules the previous cell imported (the setup cell) join the watch
+
+
+_IMPORT = _builtins.__import__
+
+
+def _get_shell():
+    ipython = _sys.modules.get("IPython")
+    get = _getattr(ipython, "get_ipython", None) if ipython is not None else None
+    return get() if get is not None else None
+
+
+def _install_guard() -> None:
+    shell = _get_shell()
+    if shell is not None and _guard not in shell.events.callbacks.get("pre_run_cell", []):
+        shell.events.register("pre_run_cell", _guard)
 
 
 class _FrozenModule(_types.ModuleType):
@@ -210,4 +343,6 @@ class _FrozenModule(_types.ModuleType):
 
 
 _take_snapshot()
+_MODULES[__name__] = _sys.modules[__name__]
+_install_guard()
 _sys.modules[__name__].__class__ = _FrozenModule
