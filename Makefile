@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test venv release explore hub bench clean
+.PHONY: lab test venv release explore hub bench bench-grading clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,6 +34,10 @@ hub: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ops.py
+	$(BIN)/python benchmarks/bench_explorers.py
+
+bench-grading: $(STAMP)
+	$(BIN)/python benchmarks/bench_grading.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -43,8 +43,9 @@ def test_explorer_in_lab(chapter, lab_server, page, artifacts):
     open_notebook(page, lab_server["url"], f"{chapter}/{chapter}.ipynb")
     run_all(page)
     explorer = page.locator(".dl-explorer").first
-    explorer.wait_for(state="visible", timeout=60_000)
+    explorer.wait_for(state="attached", timeout=60_000)
     explorer.scroll_into_view_if_needed()
+    explorer.wait_for(state="visible", timeout=30_000)
     params_before, numbers_before = readout(explorer)
     pixels_before = canvas_digest(page, explorer)
 
