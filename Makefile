@@ -35,6 +35,7 @@ hub: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ops.py
 	$(BIN)/python benchmarks/bench_explorers.py
+	$(BIN)/python benchmarks/bench_train.py
 
 bench-grading: $(STAMP)
 	$(BIN)/python benchmarks/bench_grading.py
