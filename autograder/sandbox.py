@@ -72,6 +72,9 @@ def install_kernelspec(jupyter_dir: Path) -> Path:
     return path
 
 
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def bwrap_argv(hide: list[str], cwd: str | None, cwd_src: str | None, runtime_dir: str,
                connection_file: str | None = None) -> list[str]:
     """The bubblewrap command line (without the program to run).
@@ -85,6 +88,11 @@ def bwrap_argv(hide: list[str], cwd: str | None, cwd_src: str | None, runtime_di
             # Run as root, bwrap would keep every capability: a student could simply umount the
             # tmpfs over solutions/, or reach the grader's files through /proc/<pid>/root.
             "--cap-drop", "ALL"]
+    # The fresh /tmp must not hide the code the kernel runs: a checkout or virtual environment
+    # that lives under /tmp (CI clones often do) is bound back, read-only, before the hiding.
+    for keep in dict.fromkeys(os.path.realpath(p) for p in (_REPO, sys.prefix, sys.base_prefix)):
+        if keep == "/tmp" or keep.startswith("/tmp/"):
+            argv += ["--ro-bind", keep, keep]
     emptied = []
     for path in hide:
         if not path or not os.path.lexists(path):
