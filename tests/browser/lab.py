@@ -68,9 +68,13 @@ def run_all(page) -> None:
 def canvas_digest(page, explorer) -> str:
     """Hash of the explorer figure's pixels, once two screenshots in a row agree (ipympl is async)."""
     canvas = explorer.locator(".jupyter-matplotlib-canvas-div").first
+    canvas.scroll_into_view_if_needed(timeout=30_000)
     previous = None
     for _ in range(40):
-        digest = hashlib.sha256(canvas.screenshot()).hexdigest()
+        box = canvas.bounding_box()
+        # A page screenshot clipped to the canvas: no waiting for "stable" elements, whose
+        # checks can stall for seconds on a page with many live figures.
+        digest = hashlib.sha256(page.screenshot(clip=box, timeout=60_000)).hexdigest()
         if digest == previous:
             return digest
         previous = digest
@@ -93,6 +97,17 @@ def readout(explorer) -> tuple[dict, dict]:
             value = float(raw) if raw in ("nan", "inf", "-inf") else raw
         numbers[span.get_attribute("data-name")] = float(value) if isinstance(value, (int, float)) else value
     return params, numbers
+
+
+def shutdown_kernels(base_url: str) -> None:
+    """Stop every kernel session of the test server, so the next notebook has the CPU to itself."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{base_url}/api/sessions", timeout=10) as r:
+        sessions = json.loads(r.read())
+    for session in sessions:
+        req = urllib.request.Request(f"{base_url}/api/sessions/{session['id']}", method="DELETE")
+        urllib.request.urlopen(req, timeout=30).close()
 
 
 def error_outputs(page) -> list[tuple[str, str]]:
