@@ -155,7 +155,7 @@ def show_real_backflow(fmap: np.ndarray, delta: np.ndarray, d_max: np.ndarray, d
 
 
 #: characters per line of the step text (it spans the three right-hand columns)
-STEP_TEXT_WIDTH = 100
+STEP_TEXT_WIDTH = 88  # characters per line of the step text, so it fits beside dW
 
 #: corners of a unit cell around its centre, for the ReLU veil's squares
 _SQUARE = ((-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5))
@@ -190,7 +190,7 @@ class BackpropExplorer(Explorer):
         return {"pool": "max", "pattern": "one cell", "row": 0, "col": 0, "step": 0, "padding": 0, "seed": 0}
 
     def figure_kwargs(self) -> dict[str, Any]:
-        return {"figsize": (11, 7.2)}
+        return {"figsize": (9.8, 6.6)}
 
     def setup_figure(self) -> None:
         fig = self.fig
