@@ -13,17 +13,6 @@ from dlcore.linear import linear_backward, linear_forward
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True)
 
 
-@pytest.fixture(scope="module")
-def torch():
-    """PyTorch, if installed, on one thread: on a busy 2-core machine its thread pool turns each
-    tiny op into ~0.1 s of waiting. The previous thread count is restored afterwards."""
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(threads)
-
-
 def test_by_hand():
     x = np.array([[1.0, 2.0], [0.0, -1.0]])           # (N=2, in=2)
     w = np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]])  # (out=3, in=2)

@@ -16,16 +16,6 @@ from dlcore.regularization import (EarlyStopping, dropout_backward, dropout_forw
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True)
 
 
-@pytest.fixture(scope="module")
-def torch():
-    """PyTorch, if installed, on one thread (its pool is slow on a busy 2-core machine)."""
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(threads)
-
-
 # --------------------------------------------------------------------------- dropout
 def test_dropout_by_hand():
     # p = 0.5: every kept unit is doubled, every dropped one is 0; backward uses the same mask

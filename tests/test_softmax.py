@@ -15,16 +15,6 @@ from dlcore.gradcheck import numerical_gradient
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True)
 
 
-@pytest.fixture(scope="module")
-def torch():
-    """PyTorch, if installed, on one thread: on a busy 2-core machine its thread pool turns each
-    tiny op into ~0.1 s of waiting. The previous thread count is restored afterwards."""
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(threads)
-
 shapes = st.lists(st.integers(1, 5), min_size=1, max_size=3).map(tuple)
 
 
