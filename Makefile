@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# (containers often run as root, where JupyterLab insists on --allow-root)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=course
+	$(BIN)/jupyter lab --notebook-dir=course $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # One BLAS thread per process: the suite runs kernels side by side on 2 cores, where
 # OpenBLAS's threads fight each other and small matrix products get 10-40x slower.
