@@ -43,9 +43,27 @@ def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
     return v.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+def _rows(a: np.ndarray) -> np.ndarray:
+    """x as (N, C*H*W) (or (N, D)): each row holds every channel's values, channel after channel.
+
+    A per-channel vector repeated H*W times (:func:`_expand`) then broadcasts over the N rows
+    only, so every element-wise pass runs over long contiguous rows instead of H*W-long pieces.
+    """
+    return a.reshape(a.shape[0], -1)
+
+
+def _expand(v: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """A (C,) vector as one row of :func:`_rows` (each value repeated H*W times)."""
+    return np.repeat(v, a[0, 0].size) if a.ndim == 4 else v
+
+
 def _channel_sum(a: np.ndarray) -> np.ndarray:
-    # For NCHW the reduced axes (2, 3) are contiguous, so numpy sums them pairwise (accurate in float32).
-    return a.sum(axis=0) if a.ndim == 2 else a.sum(axis=(0, 2, 3))
+    # Over the N rows first (contiguous adds of whole rows), then the H*W values of each
+    # channel in one short pairwise sum: no long running sum, so float32 stays accurate.
+    # (No BLAS here: its threads would only fight the element-wise passes for the cores.)
+    if a.ndim == 2:
+        return a.sum(axis=0)
+    return _rows(a).sum(axis=0).reshape(a.shape[1], -1).sum(axis=1)
 
 
 def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -96,11 +114,12 @@ def batch_norm_forward(x, gamma, beta, eps: float = 1e-5) -> tuple[np.ndarray, B
     # Two passes for the statistics (mean, then the centred sum of squares) so that a large
     # offset does not cancel the variance away, as E[x^2] - mean^2 would.
     mean = _channel_sum(x) / m
-    xc = x - _per_channel(mean, x.ndim)
+    xc = np.subtract(_rows(x), _expand(mean.astype(dt, copy=False), x)).reshape(x.shape)
     var = _channel_dot(xc, xc) / m
     inv_std = (1.0 / np.sqrt(var + eps)).astype(dt, copy=False)
-    out = xc * _per_channel(gamma.astype(dt, copy=False) * inv_std, x.ndim)
-    out += _per_channel(beta.astype(dt, copy=False), x.ndim)
+    out = np.multiply(_rows(xc), _expand(gamma.astype(dt, copy=False) * inv_std, x))
+    out += _expand(beta.astype(dt, copy=False), x)
+    out = out.reshape(x.shape)
     return out, BatchNormCache(xc, gamma, inv_std, mean, var, m, beta.dtype)
 
 
@@ -126,10 +145,11 @@ def batch_norm_backward(dout, cache: BatchNormCache):
     scale = cache.gamma.astype(dt, copy=False) * inv_std      # gamma / sqrt(var + eps)
     # dx = scale * (dout - dbeta/M - x_hat * dgamma/M), built in one buffer: the arrays are
     # large, and allocating a temporary costs as much as a pass over it.
-    dx = xc * _per_channel(-dgamma * inv_std / m, nd)
-    dx += dout
-    dx -= _per_channel(dbeta / m, nd)
-    dx *= _per_channel(scale, nd)
+    dx = np.multiply(_rows(xc), _expand(-dgamma * inv_std / m, xc))
+    dx += _rows(dout)
+    dx -= _expand(dbeta / m, xc)
+    dx *= _expand(scale, xc)
+    dx = dx.reshape(xc.shape)
     return dx, dgamma.astype(cache.gamma.dtype, copy=False), dbeta.astype(cache.beta_dtype, copy=False)
 
 

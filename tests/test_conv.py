@@ -252,3 +252,26 @@ def test_backward_checks_dout_shape():
     _, cache = conv2d_forward(np.zeros((1, 1, 4, 4)), np.zeros((2, 1, 3, 3)), None)
     with pytest.raises(ValueError, match=r"conv2d_backward: dout must have shape \(1, 2, 2, 2\)"):
         conv2d_backward(np.zeros((1, 2, 3, 3)), cache)
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_fast_matches_loops_when_a_phase_gets_no_kernel_offset(keep, monkeypatch):
+    # conv2d_backward copies each stride phase's first offset into dx and zeroes the rest of
+    # the phase; with a stride larger than the kernel some phases get no offset at all.
+    import dlcore.conv as conv
+    if not keep:  # the im2col matrix rebuilt in the backward, a few images per chunk
+        monkeypatch.setattr(conv, "_KEEP_BYTES", 0)
+        monkeypatch.setattr(conv, "_CHUNK_BYTES", 64)
+    rng = np.random.default_rng(3)
+    for (KH, KW), (SH, SW), (PH, PW) in [((1, 1), (2, 2), (0, 0)), ((2, 1), (3, 2), (1, 0)),
+                                         ((3, 3), (2, 4), (0, 2)), ((1, 3), (3, 1), (1, 1)),
+                                         ((5, 5), (2, 2), (0, 0))]:
+        x = rng.standard_normal((3, 2, 7, 8))
+        w = rng.standard_normal((4, 2, KH, KW))
+        b = rng.standard_normal(4)
+        out, cache = conv2d_forward(x, w, b, (SH, SW), (PH, PW))
+        out_l, cache_l = conv2d_forward_loops(x, w, b, (SH, SW), (PH, PW))
+        np.testing.assert_allclose(out, out_l, rtol=1e-12, atol=1e-12)
+        dout = rng.standard_normal(out.shape)
+        for got, want in zip(conv2d_backward(dout, cache), conv2d_backward_loops(dout, cache_l)):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
