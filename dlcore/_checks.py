@@ -54,3 +54,12 @@ def check_positive(fn: str, name: str, v, allow_zero: bool = False) -> None:
     if bad:
         want = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{fn}: {name} must be {want}, got {v!r}")
+
+
+def as_rng(fn: str, rng) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from a Generator or an int seed (never the global state)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise ValueError(f"{fn}: rng must be a numpy.random.Generator or an int seed, got {rng!r}")

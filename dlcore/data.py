@@ -21,18 +21,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from dlcore._checks import as_rng as _rng
+
 __all__ = ["load_digits", "load_photo", "make_spirals", "make_moons", "make_blobs",
            "train_val_test_split", "Split"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-
-def _rng(fn: str, rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise ValueError(f"{fn}: rng must be a numpy.random.Generator or an int seed, got {rng!r}")
 
 
 def _count(fn: str, name: str, n, minimum: int = 1) -> int:

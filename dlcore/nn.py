@@ -25,17 +25,10 @@ import numpy as np
 from dlcore import activations as _act
 from dlcore import batchnorm as _bn
 from dlcore import linear as _linear
+from dlcore._checks import as_rng as _rng
 
 __all__ = ["Module", "Linear", "Conv2d", "ReLU", "Sigmoid", "MaxPool2d", "AvgPool2d",
            "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten", "Sequential"]
-
-
-def _rng(fn: str, rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise ValueError(f"{fn}: rng must be a numpy.random.Generator or an int seed, got {rng!r}")
 
 
 def _positive_int(fn: str, name: str, v) -> int:
