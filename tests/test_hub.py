@@ -70,6 +70,42 @@ def _pids_in_group(pgid: int) -> list[int]:
     return out
 
 
+def _wait_for_hub(session, base: str, proc, timeout: float = 90) -> bool:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            if session.get(f"{base}/hub/api/", timeout=2).ok:
+                return True
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def _log_excerpt(log: Path) -> str:
+    """The hub log's errors and tracebacks (the proxy's retries would fill any tail)."""
+    lines = log.read_text(errors="replace").splitlines()
+    keep = [ln for ln in lines if "ConfigProxy" not in ln and ("[E " in ln or "[C " in ln or "Error" in ln
+                                                              or "Traceback" in ln or ln.startswith("  "))]
+    return "\n".join(keep[-80:]) or "\n".join(lines[-40:])
+
+
+def stop_group(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     requests = pytest.importorskip("requests")
@@ -83,22 +119,20 @@ def hub(tmp_path_factory):
         demo.ensure_proxy()
     except Exception as exc:  # noqa: BLE001
         _skip_or_fail(f"configurable-http-proxy could not be installed from npm: {exc}")
-    state = tmp_path_factory.mktemp("hub")
-    port = _free_block(3)
-    log = state / "hub.log"
-    proc, token = demo.start(state, port, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    session = requests.Session()
-    session.headers["Authorization"] = f"token {token}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the hub exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if session.get(f"{base}/hub/api/", timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.3)
+    for attempt in (1, 2):  # a port taken between choosing and binding it: one retry on fresh ports
+        state = tmp_path_factory.mktemp("hub")
+        port = _free_block(3)
+        log = state / "hub.log"
+        proc, token = demo.start(state, port, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        session = requests.Session()
+        session.headers["Authorization"] = f"token {token}"
+        up = _wait_for_hub(session, base, proc)
+        if up:
+            break
+        stop_group(proc)
+        if attempt == 2:
+            pytest.fail(f"the hub did not start:\n{_log_excerpt(log)}")
     users = ["instructor", "student1", "student2"]
     info = {"base": base, "session": session, "state": state, "proc": proc, "log": log,
             "course_root": demo.course_root(state), "users": users}
@@ -112,12 +146,7 @@ def hub(tmp_path_factory):
                 pass
         time.sleep(1)
         pgid = proc.pid
-        try:
-            os.killpg(pgid, signal.SIGTERM)
-            proc.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(pgid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_group(proc)
         for _ in range(50):
             if not _pids_in_group(pgid):
                 break
