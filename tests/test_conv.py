@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from _support import numgrad
+
 from dlcore.conv import (
     conv2d_backward,
     conv2d_backward_loops,
@@ -12,22 +14,6 @@ from dlcore.conv import (
     full_convolve2d,
     rot180,
 )
-
-
-def numgrad(f, x, h=1e-6):
-    """Central differences of the scalar f() with respect to x (changed in place, then restored)."""
-    g = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + h
-        fp = f()
-        x[i] = old - h
-        fm = f()
-        x[i] = old
-        g[i] = (fp - fm) / (2 * h)
-    return g
 
 
 def rel_err(a, b):

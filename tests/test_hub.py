@@ -13,7 +13,6 @@ import csv
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _support import stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB_DIR = ROOT / "deploy" / "jupyterhub"
@@ -94,18 +94,6 @@ def _log_excerpt(log: Path) -> str:
     return "\n".join(keep[-80:]) or "\n".join(lines[-40:])
 
 
-def stop_group(proc) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     requests = pytest.importorskip("requests")
@@ -130,7 +118,7 @@ def hub(tmp_path_factory):
         up = _wait_for_hub(session, base, proc)
         if up:
             break
-        stop_group(proc)
+        stop_process_group(proc)
         if attempt == 2:
             pytest.fail(f"the hub did not start:\n{_log_excerpt(log)}")
     users = ["instructor", "student1", "student2"]
@@ -146,7 +134,7 @@ def hub(tmp_path_factory):
                 pass
         time.sleep(1)
         pgid = proc.pid
-        stop_group(proc)
+        stop_process_group(proc)
         for _ in range(50):
             if not _pids_in_group(pgid):
                 break

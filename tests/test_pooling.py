@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from _support import numgrad
+
 from dlcore.pooling import (
     avg_pool2d_backward,
     avg_pool2d_backward_loops,
@@ -18,21 +20,6 @@ from dlcore.pooling import (
 
 MAX = [(max_pool2d_forward, max_pool2d_backward), (max_pool2d_forward_loops, max_pool2d_backward_loops)]
 AVG = [(avg_pool2d_forward, avg_pool2d_backward), (avg_pool2d_forward_loops, avg_pool2d_backward_loops)]
-
-
-def numgrad(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + h
-        fp = f()
-        x[i] = old - h
-        fm = f()
-        x[i] = old
-        g[i] = (fp - fm) / (2 * h)
-    return g
 
 
 # ---------------------------------------------------------------- hand-worked cases

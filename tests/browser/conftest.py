@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from _support import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -86,21 +87,6 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90)
         except OSError:
             time.sleep(0.3)
     raise RuntimeError(f"server did not answer {url} within {timeout}s:\n{log.read_text()[-3000:]}")
-
-
-def stop_process_group(proc: subprocess.Popen) -> None:
-    """Stop a server we started (its own process group: kernels included), and nothing else."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=5)
 
 
 def _isolated_env(base: Path) -> dict:

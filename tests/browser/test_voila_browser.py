@@ -9,7 +9,9 @@ import pytest
 
 from dlcore.explorers import EXPLORERS, available
 
-from .conftest import _isolated_env, _wait_http, free_port, stop_process_group
+from _support import stop_process_group
+
+from .conftest import _isolated_env, _wait_http, free_port
 from .lab import canvas_digest, readout
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
