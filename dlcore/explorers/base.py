@@ -10,6 +10,10 @@ With ``%matplotlib widget`` (ipympl) the figure's canvas is itself a widget and 
 benchmarks), the figure lives on a plain Agg canvas and everything still runs: tests call
 ``update(...)`` directly and read the artists and :attr:`numbers`.
 
+Static layers and moving artists are cached by :mod:`dlcore.explorers.fastdraw` (marked
+``animated``), so changing them does not flag the figure as stale by itself: code that changes
+artists outside :meth:`Explorer.update` must call ``fig.canvas.draw_idle()`` itself.
+
 Every explorer exposes
 * ``controls`` – a dict name -> ipywidget;
 * ``update(**changes)`` – set parameters (the controls follow) and redraw; returns the state;
@@ -115,7 +119,7 @@ class Explorer:
             self._render_static()
         return self.state
 
-    def set_numbers(self, numbers: dict[str, float], fmt: str = "{:.4g}") -> None:
+    def set_numbers(self, numbers: dict[str, float]) -> None:
         """Record the read-out numbers and render them into the HTML read-out."""
         # numpy scalars become Python numbers, so the read-out shows 3, not np.int64(3).
         self.numbers = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in numbers.items()}
