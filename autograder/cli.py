@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("path", type=Path, help="a folder or a .zip")
     _root(c)
     c.add_argument("--chapter", help="chapter id, when PATH holds one <student>.ipynb per student")
+    c.add_argument("--max-notebook", type=int, default=16, help="MiB a notebook may have (default 16)")
     g = sub.add_parser("grade", help="autograde every submission under ROOT/submitted")
     _root(g)
     g.add_argument("chapters", nargs="*", help="only these chapters (default: all)")
@@ -45,8 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--budget", type=int, default=300, help="seconds per notebook (default 300)")
     g.add_argument("--mem", type=int, default=3072, help="MiB of memory per kernel (default 3072)")
     g.add_argument("--cpu", type=int, default=300, help="CPU seconds per kernel (default 300)")
-    g.add_argument("--hide", action="append", default=[], help="another path the student code must not see")
-    g.add_argument("--sandbox", choices=("auto", "bwrap", "limits"), default="auto")
+    g.add_argument("--nproc", type=int, default=64, help="processes and threads per kernel (default 64)")
+    g.add_argument("--tmp", type=int, default=256, help="MiB of /tmp per kernel (default 256)")
+    g.add_argument("--max-notebook", type=int, default=16, help="MiB a submitted notebook may have (default 16)")
+    g.add_argument("--hide", action="append", default=[],
+                   help="a path that must never be visible to student code (grading refuses to start if the "
+                        "sandbox would show it)")
+    g.add_argument("--sandbox", choices=("auto", "bwrap", "limits"), default="auto",
+                   help="auto: bubblewrap when it works, else limits only with a warning; bwrap: refuse to "
+                        "grade without it; limits: resource limits only (trusted code)")
     g.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
     g.add_argument("--no-progress", action="store_true")
     f = sub.add_parser("feedback", help="write ROOT/feedback/<student>/<chapter>/<chapter>.html")
@@ -90,13 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "collect":
         from autograder.collect import collect
 
-        return collect(args.path, args.root, chapter=args.chapter, source=args.source)
+        return collect(args.path, args.root, chapter=args.chapter, source=args.source,
+                       max_bytes=args.max_notebook * 2**20)
     if args.command == "grade":
         from autograder.grade import GradeError, Settings, run_grade
 
         s = Settings(root=args.root, source=args.source, jobs=args.jobs, timeout=args.timeout,
                      budget=args.budget, mem=args.mem * 2**20, cpu=args.cpu, hide=args.hide,
-                     force=args.force, sandbox=args.sandbox)
+                     force=args.force, sandbox=args.sandbox, nproc=args.nproc, tmp=args.tmp * 2**20,
+                     max_notebook=args.max_notebook * 2**20)
         try:
             return run_grade(s, args.chapters or None, args.student, progress=not args.no_progress)
         except (GradeError, RuntimeError) as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from autograder.release import REPO, chapters, ensure_venv_on_path, load_config
 
 STUDENT_OK = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-."
 INTEGRITY_MARK = "INTEGRITY:"
-SETTINGS_VERSION = "1"
+SETTINGS_VERSION = "2"
 
 
 @dataclass
@@ -45,9 +46,13 @@ class Settings:
     hide: list[str] = field(default_factory=list)
     force: bool = False
     sandbox: str = "auto"      # auto | bwrap | limits
+    nproc: int = 64            # processes and threads of one kernel
+    tmp: int = 256 * 2**20     # bytes of the kernel's /tmp
+    max_notebook: int = 16 * 2**20  # bytes of a submitted notebook
 
     def digest_part(self) -> str:
-        return json.dumps([SETTINGS_VERSION, self.timeout, self.budget, self.mem, self.cpu], sort_keys=True)
+        return json.dumps([SETTINGS_VERSION, self.timeout, self.budget, self.mem, self.cpu, self.nproc, self.tmp,
+                           self.max_notebook], sort_keys=True)
 
 
 @dataclass
@@ -87,6 +92,7 @@ def grading_config(s: Settings):
     cfg.Execute.kernel_name = KERNEL_NAME
     cfg.SandboxExecute.budget = int(s.budget)
     cfg.SandboxExecute.kernel_name = KERNEL_NAME
+    cfg.SanitizeNotebook.source_directory = str(Path(s.source).resolve())
     cfg.KernelManager.transport = "ipc"
     # IPC sockets live in the worker's private runtime directory, the one place bound writable.
     cfg.KernelManager.ip = os.path.join(os.environ.get("JUPYTER_RUNTIME_DIR", tempfile.gettempdir()), "kernel-ipc")
@@ -118,11 +124,23 @@ def sandbox_mode(s: Settings) -> str:
 
 
 def hidden_paths(s: Settings) -> list[str]:
-    """What student code must not see: solutions, the grading root, git history, test fixtures."""
-    paths = [Path(s.source), REPO / "solutions", REPO / ".git", REPO / "tests" / "fixtures", Path(s.root)]
-    paths += [Path(p) for p in s.hide]
+    """Paths the instructor asked to keep out (``--hide``): they must not overlap what the
+    allow-listed sandbox binds (the interpreter, its packages and ``dlcore``)."""
+    paths = [Path(p) for p in s.hide]
     paths += [Path(p) for p in os.environ.get("DLCOURSE_SANDBOX_EXTRA_HIDE", "").split(os.pathsep) if p]
     return sorted({str(p.resolve()) for p in paths})
+
+
+def check_hidden(s: Settings) -> None:
+    """The sandbox shows only an allow-list; refuse to grade if a hidden path lies inside it."""
+    from autograder.sandbox import python_paths
+
+    shown = python_paths()
+    for h in hidden_paths(s) + [str(Path(s.source).resolve()), str(Path(s.root).resolve())]:
+        for p in shown:
+            if h == p or h.startswith(p + os.sep):
+                raise GradeError(f"grade: {h} lies inside {p}, which the sandbox shows to student code "
+                                 "(the interpreter, its packages or dlcore); move it elsewhere")
 
 
 # ----------------------------------------------------------------------------- digests and results
@@ -166,12 +184,22 @@ def save_result(root: Path, r: Result) -> None:
 
 
 # ----------------------------------------------------------------------------- one task
-def precheck(path: Path) -> str:
+def precheck(path: Path, root: Path | None = None, max_bytes: int = 16 * 2**20) -> str:
     """'' when the submitted notebook can be graded, else the reason it cannot."""
     import nbformat
 
+    if root is not None:
+        sub = Path(root) / "submitted"
+        rel = path.relative_to(sub)
+        for i in range(len(rel.parts) + 1):
+            p = sub.joinpath(*rel.parts[:i])
+            if p.is_symlink():
+                return f"{p.relative_to(root)} is a symbolic link; a submission must be a plain file"
     if not path.exists():
         return f"no notebook {path.name} in the submission"
+    size = path.stat().st_size
+    if size > max_bytes:
+        return f"the notebook is {size / 2**20:.1f} MiB, over the limit of {max_bytes / 2**20:.0f} MiB"
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the reason
@@ -236,9 +264,10 @@ def scan_flags(nb_path: Path) -> list[str]:
 
 
 _WORKER: dict = {}
+STATUS_FLAGS = ("memory-limit", "process-limit", "scratch-limit")
 
 
-def _worker_init(s: Settings, mode: str) -> None:
+def _worker_init(s: Settings, mode: str, slots=None) -> None:
     import warnings
 
     from autograder.sandbox import install_kernelspec
@@ -248,23 +277,73 @@ def _worker_init(s: Settings, mode: str) -> None:
 
     from multiprocessing.util import Finalize
 
-    runtime = tempfile.mkdtemp(prefix="dlcourse-kernel-")
-    Finalize(None, shutil.rmtree, args=(runtime,), kwargs={"ignore_errors": True}, exitpriority=0)
+    # One private folder per worker, outside the grading root: the kernel's IPC sockets (run/,
+    # the only folder bound writable, emptied after every task), and what only the supervisor
+    # writes (status, the kernel's own bounded log, the synthetic /etc).
+    private = tempfile.mkdtemp(prefix="dlcourse-worker-")
+    Finalize(None, shutil.rmtree, args=(private,), kwargs={"ignore_errors": True}, exitpriority=0)
+    runtime = os.path.join(private, "run")
+    os.mkdir(runtime, 0o700)
+    slot = 0
+    if slots is not None:
+        with slots.get_lock():
+            slot = slots.value
+            slots.value += 1
     jdir = Path(s.root) / ".autograder" / "jupyter"
     install_kernelspec(jdir)
-    os.environ["JUPYTER_PATH"] = str(jdir)
-    os.environ["JUPYTER_RUNTIME_DIR"] = runtime
-    os.environ["DLCOURSE_SANDBOX_RUNTIME"] = runtime
-    logs = Path(s.root) / ".autograder" / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    os.environ["DLCOURSE_SANDBOX_LOG"] = str(logs / f"kernels-{os.getpid()}.log")
-    os.environ["DLCOURSE_SANDBOX_MODE"] = mode
-    os.environ["DLCOURSE_SANDBOX_HIDE"] = os.pathsep.join(hidden_paths(s))
-    os.environ["DLCOURSE_SANDBOX_MEM"] = str(s.mem)
-    os.environ["DLCOURSE_SANDBOX_CPU"] = str(s.cpu)
+    env = {"JUPYTER_PATH": str(jdir), "JUPYTER_RUNTIME_DIR": runtime, "DLCOURSE_SANDBOX_RUNTIME": runtime,
+           "DLCOURSE_SANDBOX_STATUS": os.path.join(private, "status.json"),
+           "DLCOURSE_SANDBOX_LOG": os.path.join(private, "kernel.log"), "DLCOURSE_SANDBOX_MODE": mode,
+           "DLCOURSE_SANDBOX_MEM": str(s.mem), "DLCOURSE_SANDBOX_CPU": str(s.cpu),
+           "DLCOURSE_SANDBOX_NPROC": str(s.nproc), "DLCOURSE_SANDBOX_TMP": str(s.tmp),
+           "DLCOURSE_SANDBOX_SLOT": str(slot)}
+    os.environ.update(env)
     os.environ.pop("PYTHONSTARTUP", None)
     _WORKER["api"] = make_api(s)
     _WORKER["settings"] = s
+    _WORKER["private"] = private
+
+
+def _reset_private() -> None:
+    """Empty the worker's runtime folder and forget the last kernel's status and log."""
+    private = _WORKER["private"]
+    runtime = os.path.join(private, "run")
+    shutil.rmtree(runtime, ignore_errors=True)
+    os.mkdir(runtime, 0o700)
+    for name in ("status.json", "kernel.log"):
+        try:
+            os.unlink(os.path.join(private, name))
+        except FileNotFoundError:
+            pass
+
+
+def _kernel_status() -> dict:
+    try:
+        return json.loads(Path(_WORKER["private"], "status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _status_flags(status: dict) -> list[str]:
+    flags = []
+    if status.get("killed") in STATUS_FLAGS:
+        flags.append(status["killed"])
+    if status.get("oom_kills"):
+        flags.append("memory-limit")
+    if status.get("forks_refused"):
+        flags.append("process-limit")
+    return flags
+
+
+def _keep_kernel_log(root: Path, student: str, chapter: str) -> None:
+    """The kernel's own stdout/stderr (bounded by the supervisor), for the instructor only."""
+    src = Path(_WORKER["private"], "kernel.log")
+    dest = root / ".autograder" / "logs" / student / f"{chapter}.log"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if src.exists() and src.stat().st_size:
+        shutil.copyfile(src, dest)
+    elif dest.exists():
+        dest.unlink()
 
 
 def grade_one(student: str, chapter: str) -> Result:
@@ -276,30 +355,50 @@ def grade_one(student: str, chapter: str) -> Result:
     digest = task_digest(s, student, chapter)
     nb_path = root / "submitted" / student / chapter / f"{chapter}.ipynb"
     autograded = root / "autograded" / student / chapter
-    reason = precheck(nb_path)
+    reason = precheck(nb_path, root, s.max_notebook)
     if reason:
         shutil.rmtree(autograded, ignore_errors=True)
         max_score = record_zero(api, student, chapter)
         r = Result(student, chapter, "invalid", 0.0, max_score, ["invalid-notebook"], reason, digest)
     else:
+        from autograder.sandbox import remove_stale_cgroups
+
         os.environ["DLCOURSE_SANDBOX_CWD"] = str(autograded)
         os.environ["DLCOURSE_SANDBOX_CWD_SRC"] = str(nb_path.parent)
-        out = api.autograde(chapter, student, force=True, create=True)
+        _reset_private()
+        try:
+            out = api.autograde(chapter, student, force=True, create=True)
+        finally:
+            status = _kernel_status()
+            _keep_kernel_log(root, student, chapter)
+            _reset_private()
+            remove_stale_cgroups("k")
         out_nb = autograded / f"{chapter}.ipynb"
         if out.get("success") and out_nb.exists():
             score, max_score = read_score(api, student, chapter)
-            r = Result(student, chapter, "graded", score, max_score, scan_flags(out_nb), "", digest)
+            flags = sorted(set(scan_flags(out_nb)) | set(_status_flags(status)))
+            r = Result(student, chapter, "graded", score, max_score, flags, "", digest)
         else:
             # nbgrader could not grade it (e.g. a notebook structure it rejects): a recorded 0
             # with the reason, so the instructor sees it instead of a missing row.
-            err = (out.get("error") or out.get("log") or "").strip().splitlines()
-            last = next((line for line in reversed(err) if line.strip() and "above traceback" not in line), "")
             max_score = record_zero(api, student, chapter)
             r = Result(student, chapter, "invalid", 0.0, max_score, ["autograde-failed"],
-                       f"nbgrader could not autograde it: {last.strip()[:300]}", digest)
+                       f"nbgrader could not autograde it: {autograde_error(out)}", digest)
     r.seconds = round(time.monotonic() - t0, 2)
     save_result(root, r)
     return r
+
+
+def autograde_error(out: dict) -> str:
+    """The line that says what failed, from nbgrader's log and traceback (not its re-raise)."""
+    text = "\n".join(x for x in (out.get("log") or "", out.get("error") or "") if x)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    boring = ("above traceback", "raise NbGraderException", "NbGraderException", "Traceback (most recent",
+              "File \"", "^", "During handling")
+    useful = [ln for ln in lines if not ln.startswith(boring) and "NbGraderException" not in ln]
+    errors = [ln for ln in useful if re.match(r"^(\[\w+\]\s*)?\[?(ERROR|CRITICAL)", ln) or re.match(r"^\w+(Error|Exception):", ln)]
+    pick = (errors or useful or ["no error message"])[-1]
+    return pick[:300]
 
 
 # ----------------------------------------------------------------------------- the batch
@@ -310,6 +409,8 @@ class GradeError(RuntimeError):
 def discover(s: Settings, only_chapters: list[str] | None, only_students: list[str] | None):
     root = Path(s.root)
     sub = root / "submitted"
+    if sub.is_symlink():
+        raise GradeError(f"grade: {sub} is a symbolic link; refusing to grade through it")
     if not sub.is_dir():
         raise GradeError(f"grade: {sub} does not exist; import submissions with `python -m autograder collect`")
     known = chapters(s.source)
@@ -318,14 +419,19 @@ def discover(s: Settings, only_chapters: list[str] | None, only_students: list[s
         if unknown:
             raise GradeError(f"grade: unknown chapter(s) {unknown}; available: {known}")
     tasks, notes = [], []
-    for sdir in sorted(p for p in sub.iterdir() if p.is_dir()):
+    for sdir in sorted(p for p in sub.iterdir() if p.is_dir() or p.is_symlink()):
+        if sdir.is_symlink():
+            notes.append(f"skipped {sdir}: a symbolic link, not a student folder")
+            continue
         if only_students and sdir.name not in only_students:
             continue
         if not sdir.name or any(ch not in STUDENT_OK for ch in sdir.name):
             notes.append(f"skipped {sdir}: a student id may only use letters, digits, '_', '-' and '.'")
             continue
-        for cdir in sorted(p for p in sdir.iterdir() if p.is_dir()):
-            if cdir.name not in known:
+        for cdir in sorted(p for p in sdir.iterdir() if p.is_dir() or p.is_symlink()):
+            if cdir.is_symlink():
+                notes.append(f"skipped {cdir}: a symbolic link, not a chapter folder")
+            elif cdir.name not in known:
                 notes.append(f"skipped {cdir}: no chapter {cdir.name!r} in {s.source}")
             elif not only_chapters or cdir.name in only_chapters:
                 tasks.append((sdir.name, cdir.name))
@@ -413,11 +519,19 @@ def run_grade(s: Settings, only_chapters=None, only_students=None, out=None, err
 def _run_locked(s: Settings, tasks, out, err, progress: bool) -> int:
     from tqdm import tqdm
 
+    from autograder.sandbox import lost_protections
+
     mode = sandbox_mode(s)
+    check_hidden(s)
+    lost = lost_protections(mode)
     if mode != "bwrap":
-        print("grade: WARNING: bubblewrap (bwrap) is not available: student code runs with memory and CPU "
-              "limits only and CAN READ solutions/ and the gradebook. Install it (Debian: apt-get install "
-              "bubblewrap) before grading real submissions.", file=err)
+        print("grade: WARNING: bubblewrap (bwrap) is not available: student code runs with resource limits only. "
+              "Install it (Debian: apt-get install bubblewrap) before grading real submissions, or pass "
+              "--sandbox bwrap to make its absence an error. What a submission can do now:", file=err)
+    elif lost:
+        print("grade: note: the sandbox runs without some protections here:", file=err)
+    for item in lost:
+        print(f"grade:   - {item}", file=err)
     prepare(s, tasks)
     todo, done = [], {}
     for st, ch in tasks:
@@ -444,8 +558,10 @@ def _run_locked(s: Settings, tasks, out, err, progress: bool) -> int:
     bar = tqdm(total=len(todo), desc="grading", unit="nb", file=err, disable=not progress or not todo,
                dynamic_ncols=True)
     if todo:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"),
-                                 initializer=_worker_init, initargs=(s, mode)) as pool:
+        ctx = get_context("fork")
+        slots = ctx.Value("i", 0)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(s, mode, slots)) as pool:
             futures = {pool.submit(grade_one, st, ch): (st, ch) for st, ch in todo}
             for fut in as_completed(futures):
                 st, ch = futures[fut]

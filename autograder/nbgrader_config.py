@@ -7,10 +7,11 @@ settings (sandbox kernel, timeouts, gradebook path) on top of this file.
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
+                                    GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
+                                    SaveAutoGrades)
 
-from autograder.preprocessors import SandboxExecute, TrimTracebacks
+from autograder.preprocessors import DropDuplicateIds, SandboxExecute, SanitizeNotebook, TrimTracebacks
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -29,9 +30,13 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Exchange.root = os.environ.get("DLCOURSE_EXCHANGE", os.path.join(os.environ.get("TMPDIR", "/tmp"), "dlcourse-exchange"))
 c.Execute.timeout = 60
 
-# Grading: a per-notebook time budget and dead-kernel handling (SandboxExecute), deleted or
-# edited test cells restored from the source, and feedback that never shows hidden tests.
-c.Autograde.autograde_preprocessors = [SandboxExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+# Grading: copy-pasted graded cells de-duplicated, deleted or edited test cells restored from the
+# source, a per-notebook time budget, output caps and dead/stuck-kernel handling (SandboxExecute),
+# every output and answer made inert and free of hidden-test text (SanitizeNotebook) before
+# anything is saved, and feedback that never shows hidden tests.
+c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateIds, OverwriteKernelspec, OverwriteCells,
+                                      CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [SandboxExecute, SanitizeNotebook, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [TrimTracebacks, ClearHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]

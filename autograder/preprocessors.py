@@ -1,9 +1,21 @@
-"""nbgrader preprocessors the course adds: a bounded Execute, and tracebacks trimmed for feedback.
+"""nbgrader preprocessors the course adds: a bounded Execute, sanitising, and trimmed feedback.
 
-``SandboxExecute`` runs the submission in the sandbox kernel with a per-cell timeout and a
-per-notebook time budget; a kernel that dies (``os._exit``, the CPU or memory limit) or a
-budget that runs out costs the cells still to come (they get an error output, so their tests
-score 0) instead of the whole submission.
+``SandboxExecute`` runs the submission in the sandbox kernel with a per-cell timeout, a
+per-notebook time budget and a cap on the bytes of output kept per cell and per notebook; a
+kernel that dies (``os._exit``, the CPU or memory limit), a cell that ignores the interrupt
+(it is killed), or a budget that runs out costs the cells still to come (they get an error
+output, so their tests score 0), never the cells before.
+
+``SanitizeNotebook`` runs right after it: nothing a student wrote can be active when the
+instructor opens the autograded notebook in formgrader or the student opens the feedback —
+only plain text and validated PNG/JPEG outputs are kept, markdown that is not the
+instructor's is rendered and then cleaned of every tag and attribute that can run code,
+notebook and cell metadata are reset to the source's, and hidden-test lines are scrubbed from
+every output.
+
+``DropDuplicateIds`` replaces nbgrader's ``DeduplicateIds``: a copy-pasted graded cell loses
+its nbgrader metadata entirely (nbgrader leaves an empty dict that later passes read as a cell
+without a ``grade_id``, failing the whole notebook).
 
 ``TrimTracebacks`` runs in ``GenerateFeedback`` before ``ClearHiddenTests``: a test cell's error
 becomes ``Name: message`` when it was raised by a visible line, and a plain "a hidden test
@@ -12,16 +24,22 @@ neither a hidden test's source nor its values reach the student.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 import time
+from pathlib import Path
 
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer
+from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
+from traitlets import Integer, Unicode
 
 KERNEL_DIED = "KernelDied"
+KERNEL_STOPPED = "KernelStopped"
 BUDGET_EXCEEDED = "NotebookTimeBudgetExceeded"
+OUTPUT_LIMIT = "[output truncated: "
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 INTEGRITY_MARK = "INTEGRITY:"
@@ -33,20 +51,55 @@ def _error(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
+def _out_bytes(msg: dict) -> int:
+    content = msg.get("content", {})
+    if "text" in content:
+        return len(content["text"])
+    if "data" in content:
+        return sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in content["data"].values())
+    if "traceback" in content:
+        return sum(len(t) for t in content["traceback"]) + len(str(content.get("evalue", "")))
+    return 0
+
+
 class SandboxExecute(Execute):
-    """Execute with a per-notebook budget; a dead kernel or spent budget fails the remaining cells."""
+    """Execute with a per-notebook budget and output caps; a dead, stuck or spent kernel fails
+    only the remaining cells."""
 
     budget = Integer(300, help="Seconds of wall-clock time for the whole notebook.").tag(config=True)
+    max_cell_output = Integer(256 * 1024, help="Bytes of output kept per cell; the rest is dropped "
+                              "with a note.").tag(config=True)
+    max_notebook_output = Integer(4 * 2**20, help="Bytes of output kept per notebook.").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.budget
         self._stopped: NotebookNode | None = None
+        self._nb_bytes = 0
+        self._cell_bytes: dict[int, int] = {}
+        self._truncated: set[int] = set()
         return super().preprocess(nb, resources, km)
 
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)
         left = int(self._deadline - time.monotonic()) + 1
         return max(1, min(timeout, left)) if timeout else max(1, left)
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = _out_bytes(msg)
+        used = self._cell_bytes.get(cell_index, 0)
+        if msg.get("msg_type") != "error" and (used + size > self.max_cell_output
+                                               or self._nb_bytes + size > self.max_notebook_output):
+            if cell_index not in self._truncated:
+                self._truncated.add(cell_index)
+                limit = "cell" if used + size > self.max_cell_output else "notebook"
+                cap = self.max_cell_output if limit == "cell" else self.max_notebook_output
+                outs.append(NotebookNode(output_type="stream", name="stdout",
+                                         text=f"\n{OUTPUT_LIMIT}this {limit} printed more than {cap} bytes; "
+                                              "the rest was dropped]\n"))
+            return None
+        self._cell_bytes[cell_index] = used + size
+        self._nb_bytes += size
+        return super().output(outs, msg, display_id, cell_index)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -64,6 +117,151 @@ class SandboxExecute(Execute):
                                    "limit); the cells after it were not run")
             cell.outputs = [_error(KERNEL_DIED, "the kernel died while running this cell")]
             return cell, resources
+        except CellTimeoutError:
+            # The interrupt did not stop it (SIGINT ignored, a long C call): kill the kernel; the
+            # points of the cells before stay, the cells after cannot run without its state.
+            self._kill_kernel()
+            self._stopped = _error(KERNEL_STOPPED, "an earlier cell did not stop when interrupted; the "
+                                   "kernel was stopped and this cell was not run")
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
+            cell.outputs.append(_error("CellTimeoutError", "this cell did not finish within the time limit "
+                                       "and did not stop when interrupted, so the kernel was stopped"))
+            return cell, resources
+
+    def _kill_kernel(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - already gone is fine
+            pass
+
+
+_BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
+_CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+_SAFE_TAGS = ["a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5",
+              "h6", "hr", "i", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table", "tbody", "td",
+              "th", "thead", "tr", "ul"]
+
+
+def safe_image(data) -> bool:
+    """A PNG/JPEG payload that is plain base64 (nothing that could leave an ``src`` attribute)."""
+    if not isinstance(data, str) or not _BASE64.match(data):
+        return False
+    try:
+        base64.b64decode("".join(data.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def safe_markdown(source: str) -> str:
+    """Untrusted markdown as cleaned HTML on one line (one verbatim HTML block when re-rendered).
+
+    Rendered with nbconvert's own markdown (math kept for MathJax), then every tag, attribute
+    and URL scheme that can run code is removed (bleach); newlines become ``&#10;`` so the
+    result cannot be split into markdown again.
+    """
+    import bleach
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    html = markdown2html_mistune(source)
+    clean = bleach.clean(html, tags=_SAFE_TAGS, attributes={"a": ["href", "title"], "*": ["class"]},
+                         protocols=["http", "https", "mailto"], strip=True)
+    return '<div class="dlcourse-answer">' + clean.replace("\r", "").replace("\n", "&#10;") + "</div>"
+
+
+class SanitizeNotebook(NbGraderPreprocessor):
+    """Make an executed submission inert: see the module docstring."""
+
+    source_directory = Unicode("", help="Folder of the instructor's notebooks (<source>/<assignment>/<nb>.ipynb); "
+                               "its markdown is trusted and its hidden tests are scrubbed from outputs.").tag(config=True)
+
+    def _source(self, resources) -> dict:
+        info = resources.get("nbgrader", {})
+        path = Path(self.source_directory) / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {"cells": [], "metadata": {}}
+
+    def preprocess(self, nb, resources):
+        from autograder.release import hidden_lines
+
+        src = self._source(resources)
+        self._hidden = sorted(hidden_lines(src), key=len, reverse=True)
+        self._trusted = {"".join(c.get("source", "")) for c in src.get("cells", []) if c.get("cell_type") == "markdown"}
+        meta = src.get("metadata", {})
+        nb.metadata = NotebookNode({k: meta[k] for k in ("kernelspec", "language_info") if k in meta})
+        seen_ids: set[str] = set()
+        for i, cell in enumerate(nb.cells):
+            if not _CELL_ID.match(str(cell.get("id", ""))) or cell.get("id") in seen_ids:
+                cell["id"] = f"cell-{i}"
+            seen_ids.add(cell["id"])
+        return super().preprocess(nb, resources)
+
+    def scrub(self, text: str) -> str:
+        text = scrub(text)
+        if any(h in text for h in self._hidden):
+            lines = text.split("\n")
+            text = "\n".join("[a line of a hidden test was removed]" if any(h in line for h in self._hidden)
+                              else line for line in lines)
+        return text
+
+    def preprocess_cell(self, cell, resources, index):
+        grader_meta = cell.metadata.get("nbgrader")
+        cell.metadata = NotebookNode({"nbgrader": grader_meta} if grader_meta is not None else {})
+        cell.pop("attachments", None)
+        if cell.cell_type == "markdown":
+            if cell.source not in self._trusted:
+                cell.source = safe_markdown(cell.source)
+        elif cell.cell_type == "raw":
+            import html
+
+            cell.source = html.escape(cell.source)
+        elif cell.cell_type == "code":
+            cell.outputs = [o for o in (self._output(o) for o in cell.get("outputs", [])) if o is not None]
+        return cell, resources
+
+    def _output(self, out):
+        kind = out.get("output_type")
+        if kind == "stream":
+            return NotebookNode(output_type="stream", name=out.get("name", "stdout") if out.get("name") in
+                                ("stdout", "stderr") else "stdout", text=self.scrub(str(out.get("text", ""))))
+        if kind == "error":
+            return NotebookNode(output_type="error", ename=self.scrub(str(out.get("ename", "Error"))),
+                                evalue=self.scrub(str(out.get("evalue", ""))),
+                                traceback=[self.scrub(str(t)) for t in out.get("traceback", [])])
+        if kind in ("execute_result", "display_data"):
+            data = out.get("data", {})
+            keep = {}
+            if isinstance(data.get("text/plain"), str):
+                keep["text/plain"] = self.scrub(data["text/plain"])
+            for mime in ("image/png", "image/jpeg"):
+                if safe_image(data.get(mime)):
+                    keep[mime] = data[mime]
+            if not keep:
+                return None
+            node = NotebookNode(output_type=kind, data=NotebookNode(keep), metadata=NotebookNode())
+            if kind == "execute_result":
+                node["execution_count"] = out.get("execution_count") if isinstance(out.get("execution_count"), int) else None
+            return node
+        return None
+
+
+class DropDuplicateIds(DeduplicateIds):
+    """nbgrader's DeduplicateIds (the last copy of a grade_id wins), with the earlier copies'
+    nbgrader metadata removed rather than emptied."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        meta = cell.metadata.get("nbgrader")
+        if meta is not None and not meta.get("grade_id"):
+            del cell.metadata["nbgrader"]  # an empty or id-less block (a paste gone wrong)
+            return cell, resources
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if cell.metadata.get("nbgrader") == {}:
+            del cell.metadata["nbgrader"]
+        return cell, resources
 
 
 def hidden_line_range(source: str) -> set[int]:
@@ -94,7 +292,18 @@ def scrub(text: str) -> str:
 
 
 class TrimTracebacks(NbGraderPreprocessor):
-    """Reduce test-cell errors to their message; hide anything raised by a hidden test."""
+    """Reduce test-cell errors to their message; hide anything raised by a hidden test.
+
+    Once a cell with hidden tests has run, the student's own code could have kept what it saw
+    (the hidden inputs) and print it later: the feedback shows no output of a non-test cell
+    after that point, only the test cells' verdicts.
+    """
+
+    _after_hidden = False
+
+    def preprocess(self, nb, resources):
+        self._after_hidden = False
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -102,6 +311,13 @@ class TrimTracebacks(NbGraderPreprocessor):
         meta = cell.metadata.get("nbgrader", {})
         is_test = bool(meta.get("grade")) and not meta.get("solution")
         hidden = hidden_line_range(cell.source) if is_test else set()
+        if not is_test and self._after_hidden:
+            if cell.outputs:
+                cell.outputs = [NotebookNode(output_type="stream", name="stdout",
+                                             text="[this cell's output is not shown in the feedback: it ran after "
+                                                  "hidden tests]\n")]
+            return cell, resources
+        self._after_hidden = self._after_hidden or bool(hidden)
         points = meta.get("points")
         outputs, errored = [], False
         for out in cell.outputs:

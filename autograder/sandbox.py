@@ -1,54 +1,121 @@
-"""The grading kernel: ipykernel inside bubblewrap, bounded in memory and CPU time.
+"""The grading kernel: ipykernel inside bubblewrap, allow-listed, every resource bounded.
 
 ``install_kernelspec(dir)`` writes a kernelspec ``dlcourse-sandbox`` whose ``argv`` runs this
-module; the module applies resource limits to itself and then ``exec``s
-``bwrap … python -m ipykernel_launcher``. The worker that grades a submission describes the
-sandbox through environment variables (the kernel inherits them):
+module. The module is a small **supervisor**: it starts ``bwrap … python -m ipykernel_launcher``
+as its child, drains the kernel's own stdout/stderr (bounded), enforces the limits that the
+kernel cannot lift, and when the kernel ends (or is killed by jupyter_client) it kills every
+process left in the sandbox and writes a status file for the grader.
 
-* ``DLCOURSE_SANDBOX_HIDE`` – paths (``os.pathsep``-separated) replaced by an empty tmpfs
-  (directories) or ``/dev/null`` (files): the solutions, the grading root (gradebook, other
-  students, autograded notebooks), ``.git``.
-* ``DLCOURSE_SANDBOX_CWD`` / ``DLCOURSE_SANDBOX_CWD_SRC`` – the kernel's working directory
-  and the student's own submitted folder bound read-only onto it.
-* ``DLCOURSE_SANDBOX_MEM`` (bytes) / ``DLCOURSE_SANDBOX_CPU`` (seconds).
-* ``DLCOURSE_SANDBOX_MODE`` – ``bwrap`` or ``limits`` (no bubblewrap: limits only).
-* ``DLCOURSE_SANDBOX_RUNTIME`` – the worker's private directory holding the IPC sockets.
-* ``DLCOURSE_SANDBOX_LOG`` – where the kernel process's own stdout/stderr go.
+What the kernel sees (deny by default; the allow-list is :func:`bwrap_argv`):
 
-The network is cut (``--unshare-net``), other processes are invisible (``--unshare-pid``) and
-every capability is dropped (so the kernel cannot unmount what hides the solutions, even when
-the grader runs as root); the kernel talks to the grader over IPC sockets in a
-private runtime directory that is the only writable place besides a fresh ``/tmp``.
+* read-only: the operating system's ``/usr`` (and the ``/bin``, ``/lib…`` links into it), a few
+  files of ``/etc`` (the loader cache, time zone, fonts) and a synthetic ``/etc/passwd``; the
+  Python interpreter and its packages (``sys.base_prefix``, ``sys.prefix``); the ``dlcore``
+  package; the student's own submitted folder, as its working directory;
+* writable: a fresh ``/tmp`` of bounded size (also ``$HOME``), and the per-task runtime folder
+  that holds the kernel's IPC sockets (its size is watched);
+* nothing else: not the grading root, not ``solutions/``, not the instructor's home, not
+  ``/etc/shadow``, no host Unix sockets. The environment is cleared (``--clearenv``) and only
+  a few variables are set. ``/proc/sys`` is read-only; network, IPC, PID, UTS and cgroup
+  namespaces are new; every capability is dropped.
+
+Where the grader runs as root, the sandbox runs as a dedicated unprivileged uid
+(``UID_BASE + worker slot``), so even a file the allow-list missed is read with no
+privilege, and the per-uid process limit is exact.
+
+Limits per submission: processes (``RLIMIT_NPROC`` for the dedicated uid, a cgroup ``pids.max``
+where cgroups are writable, else the watchdog counts the sandbox's process tree), memory
+summed over every process (a cgroup ``memory`` limit where available, else the watchdog sums
+their resident memory; ``RLIMIT_AS`` per process on top, so one huge array is a clean
+``MemoryError``), CPU seconds, file size, no core dumps, ``/tmp`` size, runtime-folder size,
+and the bytes of the kernel's own stdout/stderr that are kept. Wall time per cell is enforced
+by the grader (:class:`autograder.preprocessors.SandboxExecute`), which kills the kernel when
+an interrupt does not stop it.
+
+Configuration comes from environment variables that the grading worker sets (the kernel
+launcher inherits them; the kernel itself does not): ``DLCOURSE_SANDBOX_MODE`` (``bwrap`` or
+``limits``), ``_RUNTIME``, ``_STATUS``, ``_LOG``, ``_CWD`` / ``_CWD_SRC``, ``_MEM``, ``_CPU``,
+``_NPROC``, ``_TMP``, ``_SCRATCH``, ``_SLOT``, ``_UID_BASE``.
 bubblewrap does not forward SIGINT, so the kernelspec interrupts by message.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import resource
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 KERNEL_NAME = "dlcourse-sandbox"
+UID_BASE = 1_900_000_000
 _PROBE: dict[str, bool] = {}
+_MiB = 2**20
 
 
+@dataclass
+class Limits:
+    mem: int = 3 * 2**30        # bytes, summed over every process of the sandbox
+    cpu: int = 300              # CPU seconds per process
+    nproc: int = 64             # processes and threads
+    tmp: int = 256 * _MiB       # bytes of /tmp (and $HOME)
+    scratch: int = 16 * _MiB    # bytes in the runtime folder (the IPC sockets need none)
+    fsize: int = 64 * _MiB      # largest file the kernel may write
+    log: int = 64 * 1024        # bytes of the kernel's own stdout/stderr kept for the instructor
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        d = cls()
+        env = os.environ.get
+        return cls(mem=int(env("DLCOURSE_SANDBOX_MEM", d.mem)), cpu=int(env("DLCOURSE_SANDBOX_CPU", d.cpu)),
+                   nproc=int(env("DLCOURSE_SANDBOX_NPROC", d.nproc)), tmp=int(env("DLCOURSE_SANDBOX_TMP", d.tmp)),
+                   scratch=int(env("DLCOURSE_SANDBOX_SCRATCH", d.scratch)))
+
+
+# ----------------------------------------------------------------------------- probing
 def bwrap_works() -> bool:
-    """True when bubblewrap is installed and can build a sandbox here (cached)."""
+    """True when bubblewrap is installed and can build this sandbox here (cached)."""
     if "ok" not in _PROBE:
-        exe = shutil.which("bwrap")
+        import tempfile
+
         ok = False
-        if exe:
-            try:
-                ok = subprocess.run([exe, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                                     "--unshare-net", "--die-with-parent", "true"],
-                                    capture_output=True, timeout=20).returncode == 0
-            except (OSError, subprocess.SubprocessError):
-                ok = False
+        if shutil.which("bwrap"):
+            with tempfile.TemporaryDirectory(prefix="dlcourse-probe-") as tmp:
+                etc, run = os.path.join(tmp, "etc"), os.path.join(tmp, "run")
+                os.mkdir(run)
+                _write_etc(etc, os.geteuid())
+                uid = UID_BASE if os.geteuid() == 0 else None
+                argv = bwrap_argv(runtime=run, etc_dir=etc, cwd=None, cwd_src=None, tmp_bytes=_MiB, binds=[], uid=uid)
+                try:
+                    ok = subprocess.run(argv + ["--", "/bin/sh", "-c", "exit 0"], capture_output=True,
+                                        timeout=20).returncode == 0
+                except (OSError, subprocess.SubprocessError):
+                    ok = False
         _PROBE["ok"] = ok
     return _PROBE["ok"]
+
+
+def lost_protections(mode: str) -> list[str]:
+    """What a submission can do under ``mode`` that it cannot do in the full sandbox."""
+    lost = []
+    if mode != "bwrap":
+        lost += ["read every file the grader's user can read (solutions/, hidden tests, the gradebook, "
+                 "other students' submissions) and print it into its feedback",
+                 "write to the gradebook and other students' results",
+                 "use the network and see the grader's environment variables and processes"]
+    if not Cgroups.available():
+        lost += ["hold more memory in total than --mem by forking (a watchdog sums the processes' "
+                 "memory every 0.2 s and kills the sandbox instead)"]
+    if os.geteuid() != 0:
+        lost += ["fork up to the process limit counted with the grader's own processes (a watchdog "
+                 "counts the sandbox's processes instead)"]
+    return lost
 
 
 def install_kernelspec(jupyter_dir: Path) -> Path:
@@ -60,9 +127,6 @@ def install_kernelspec(jupyter_dir: Path) -> Path:
         "display_name": "dl-course grading sandbox",
         "language": "python",
         "interrupt_mode": "message",
-        "env": {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                "MPLBACKEND": "agg", "MPLCONFIGDIR": "/tmp/mpl", "IPYTHONDIR": "/tmp/ipython",
-                "PYTHONDONTWRITEBYTECODE": "1"},
         "metadata": {"debugger": False},
     }
     text = json.dumps(spec, indent=1, sort_keys=True)
@@ -72,82 +136,475 @@ def install_kernelspec(jupyter_dir: Path) -> Path:
     return path
 
 
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# ----------------------------------------------------------------------------- what the kernel sees
+def kernel_env(venv_bin: str) -> dict[str, str]:
+    """The kernel's whole environment (everything else is cleared)."""
+    return {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/home", "USER": "student",
+            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONNOUSERSITE": "1", "MPLBACKEND": "agg", "MPLCONFIGDIR": "/tmp/home/.mpl",
+            "IPYTHONDIR": "/tmp/home/.ipython", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1"}
 
 
-def bwrap_argv(hide: list[str], cwd: str | None, cwd_src: str | None, runtime_dir: str,
-               connection_file: str | None = None) -> list[str]:
-    """The bubblewrap command line (without the program to run).
+def python_paths() -> list[str]:
+    """Directories the interpreter and the course's packages live in (bound read-only)."""
+    paths = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    spec = importlib.util.find_spec("dlcore")
+    if spec is not None and spec.submodule_search_locations:
+        paths += list(spec.submodule_search_locations)
+    out: list[str] = []
+    for p in sorted({os.path.realpath(p) for p in paths}):
+        if not any(p == q or p.startswith(q + os.sep) for q in out):
+            out.append(p)
+    return out
 
-    ``runtime_dir`` (the worker's private directory for IPC sockets) is bound writable; the
-    connection file is bound read-only on its own, wherever jupyter_client put it.
+
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/fonts")
+
+
+_DROP = ("import os, sys; u = int(sys.argv[1]); os.setgroups([]); os.setgid(u); os.setuid(u); "
+         "os.execv(sys.argv[2], sys.argv[2:])")
+
+
+def bwrap_argv(*, runtime: str, etc_dir: str, cwd: str | None, cwd_src: str | None, tmp_bytes: int,
+               binds: list[str] | None = None, uid: int | None = None, venv_bin: str | None = None) -> list[str]:
+    """The bubblewrap command line (without the program to run): an allow-list.
+
+    ``binds`` are read-only directories (default: :func:`python_paths`). With ``uid`` (the
+    grader runs as root) bubblewrap sets the sandbox up as root, keeps only the two
+    capabilities needed to change user, and :func:`wrap_kernel` drops to ``uid`` before the
+    kernel starts; without it (an ordinary grader) a user namespace does the job.
     """
-    argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-            "--unshare-net", "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--die-with-parent",
-            "--new-session",
-            # Run as root, bwrap would keep every capability: a student could simply umount the
-            # tmpfs over solutions/, or reach the grader's files through /proc/<pid>/root.
-            "--cap-drop", "ALL"]
-    # The fresh /tmp must not hide the code the kernel runs: a checkout or virtual environment
-    # that lives under /tmp (CI clones often do) is bound back, read-only, before the hiding.
-    for keep in dict.fromkeys(os.path.realpath(p) for p in (_REPO, sys.prefix, sys.base_prefix)):
-        if keep == "/tmp" or keep.startswith("/tmp/"):
-            argv += ["--ro-bind", keep, keep]
-    emptied = []
-    for path in hide:
-        if not path or not os.path.lexists(path):
-            continue
-        if os.path.isdir(path):
-            argv += ["--tmpfs", path]
-            emptied.append(path)
-        else:
-            argv += ["--ro-bind", "/dev/null", path]
-    argv += ["--bind", runtime_dir, runtime_dir]
-    if connection_file and not os.path.abspath(connection_file).startswith(os.path.abspath(runtime_dir) + os.sep):
-        argv += ["--ro-bind", connection_file, connection_file]
+    argv = ["bwrap", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL"]
+    if uid is None:
+        argv += ["--unshare-all"]
+    else:
+        argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                 "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    for d in _SYSTEM_DIRS:
+        if os.path.islink(d):
+            argv += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            argv += ["--ro-bind", d, d]
+    for f in _ETC_FILES:
+        if os.path.exists(f):
+            argv += ["--ro-bind", f, f]
+    argv += ["--ro-bind", os.path.join(etc_dir, "passwd"), "/etc/passwd",
+             "--ro-bind", os.path.join(etc_dir, "group"), "/etc/group"]
+    argv += ["--dev", "/dev", "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
+             "--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--dir", "/tmp/home",
+             "--size", str(min(tmp_bytes, 64 * _MiB)), "--perms", "1777", "--tmpfs", "/dev/shm"]
+    binds = binds if binds is not None else python_paths()
+    # Folders bubblewrap creates on the way to a mount point must be traversable by the kernel's uid.
+    parents = sorted({str(a) for p in [*binds, runtime, *([cwd] if cwd else [])] for a in Path(p).parents
+                      if str(a) not in ("/", "/tmp")} - set(_SYSTEM_DIRS))
+    for d in parents:
+        argv += ["--perms", "0755", "--dir", d]
+    for p in binds:
+        argv += ["--ro-bind", p, p]
+    argv += ["--bind", runtime, runtime]
     if cwd and cwd_src and os.path.isdir(cwd_src):
         argv += ["--ro-bind", cwd_src, cwd, "--chdir", cwd]
     elif cwd:
         argv += ["--dir", cwd, "--chdir", cwd]
-    for path in emptied:  # an empty, read-only stand-in: nothing to read, nowhere to write
-        argv += ["--remount-ro", path]
+    else:
+        argv += ["--chdir", "/tmp/home"]
+    for k, v in kernel_env(venv_bin or os.path.dirname(sys.executable)).items():
+        argv += ["--setenv", k, v]
     return argv
 
 
-def _limits() -> None:
-    mem = int(os.environ.get("DLCOURSE_SANDBOX_MEM", str(3 * 2**30)))
-    cpu = int(os.environ.get("DLCOURSE_SANDBOX_CPU", "300"))
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 2**20, 256 * 2**20))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def wrap_kernel(kernel: list[str], uid: int | None) -> list[str]:
+    """The kernel's command line, behind the uid drop when there is one."""
+    if uid is None:
+        return kernel
+    return [sys.executable, "-I", "-c", _DROP, str(uid), *kernel]
+
+
+# ----------------------------------------------------------------------------- cgroups
+class Cgroups:
+    """A memory + pids cgroup for one kernel, v2 (unified) or v1, where the grader may create one."""
+
+    V2 = Path("/sys/fs/cgroup")
+    V1 = Path("/sys/fs/cgroup")
+
+    def __init__(self, name: str, mem: int, nproc: int):
+        self.dirs: list[Path] = []
+        self.kind = self.available()
+        if self.kind == "v2":
+            d = self._parent_v2() / name
+            d.mkdir(exist_ok=True)
+            (d / "memory.max").write_text(str(mem))
+            (d / "memory.swap.max").write_text("0") if (d / "memory.swap.max").exists() else None
+            (d / "pids.max").write_text(str(nproc))
+            self.dirs = [d]
+        elif self.kind == "v1":
+            m = self.V1 / "memory" / "dlcourse" / name
+            p = self.V1 / "pids" / "dlcourse" / name
+            for d in (m, p):
+                d.mkdir(parents=True, exist_ok=True)
+            (m / "memory.limit_in_bytes").write_text(str(mem))
+            sw = m / "memory.memsw.limit_in_bytes"
+            if sw.exists():
+                try:
+                    sw.write_text(str(mem))
+                except OSError:
+                    pass
+            (p / "pids.max").write_text(str(nproc))
+            self.dirs = [m, p]
+
+    @classmethod
+    def _parent_v2(cls) -> Path:
+        return cls.V2 / "dlcourse.slice"
+
+    @classmethod
+    def available(cls) -> str:
+        """'v2', 'v1' or '' (no writable memory and pids controllers for this user)."""
+        if "cg" in _PROBE:
+            return _PROBE["cg"]  # type: ignore[return-value]
+        kind = ""
+        try:
+            ctl = cls.V2 / "cgroup.controllers"
+            if ctl.exists() and {"memory", "pids"} <= set(ctl.read_text().split()) and os.access(cls.V2, os.W_OK):
+                parent = cls._parent_v2()
+                parent.mkdir(exist_ok=True)
+                (cls.V2 / "cgroup.subtree_control").write_text("+memory +pids")
+                (parent / "cgroup.subtree_control").write_text("+memory +pids")
+                kind = "v2"
+            elif all(os.access(cls.V1 / c, os.W_OK) for c in ("memory", "pids")) and \
+                    (cls.V1 / "memory" / "memory.limit_in_bytes").exists():
+                for c in ("memory", "pids"):
+                    (cls.V1 / c / "dlcourse").mkdir(exist_ok=True)
+                kind = "v1"
+        except OSError:
+            kind = ""
+        _PROBE["cg"] = kind  # type: ignore[assignment]
+        return kind
+
+    def join(self, pid: int) -> None:
+        for d in self.dirs:
+            (d / "cgroup.procs").write_text(str(pid))
+
+    def pids(self) -> set[int]:
+        out: set[int] = set()
+        for d in self.dirs:
+            try:
+                out |= {int(x) for x in (d / "cgroup.procs").read_text().split()}
+            except OSError:
+                pass
+        return out
+
+    def events(self) -> dict[str, int]:
+        """Counters of limits hit: ``{'oom_kill': n, 'pids_max': n}``."""
+        ev = {"oom_kill": 0, "pids_max": 0}
+        for d in self.dirs:
+            for fname, key, field_ in (("memory.events", "oom_kill", "oom_kill"), ("memory.oom_control", "oom_kill", "oom_kill"),
+                                       ("pids.events", "pids_max", "max"), ("memory.failcnt", "oom_kill", None)):
+                f = d / fname
+                if not f.exists():
+                    continue
+                try:
+                    text = f.read_text()
+                except OSError:
+                    continue
+                if field_ is None:
+                    continue
+                for line in text.splitlines():
+                    parts = line.split()
+                    if len(parts) == 2 and parts[0] == field_:
+                        ev[key] = max(ev[key], int(parts[1]))
+        return ev
+
+    def kill_all(self) -> None:
+        for _ in range(50):
+            left = self.pids()
+            if not left:
+                return
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.02)
+
+    def remove(self) -> None:
+        for d in self.dirs:
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+def remove_stale_cgroups(prefix: str) -> None:
+    """Remove empty cgroups left by supervisors that were SIGKILLed (names start with ``prefix``)."""
+    kind = Cgroups.available()
+    parents = [Cgroups._parent_v2()] if kind == "v2" else \
+        [Cgroups.V1 / c / "dlcourse" for c in ("memory", "pids")] if kind == "v1" else []
+    for parent in parents:
+        for d in parent.glob(prefix + "*"):
+            try:
+                if not (d / "cgroup.procs").read_text().split():
+                    d.rmdir()
+            except OSError:
+                pass
+
+
+# ----------------------------------------------------------------------------- the process tree
+def _proc_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, resident bytes) for every process on the host."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+            with open(f"/proc/{name}/statm", "rb") as f:
+                rss = int(f.read().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        table[int(name)] = (int(fields[1]), rss)
+    return table
+
+
+def tree(root_pid: int) -> tuple[set[int], int]:
+    """The processes descending from ``root_pid`` (itself included) and their summed RSS."""
+    table = _proc_table()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    seen, todo = set(), [root_pid]
+    while todo:
+        pid = todo.pop()
+        if pid in seen or pid not in table:
+            continue
+        seen.add(pid)
+        todo += children.get(pid, [])
+    return seen, sum(table[p][1] for p in seen)
+
+
+def dir_bytes(path: str, cap: int) -> int:
+    """Bytes under ``path`` (stops counting past ``cap``)."""
+    total = 0
+    stack = [path]
+    while stack and total <= cap:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for e in it:
+                    try:
+                        if e.is_dir(follow_symlinks=False):
+                            stack.append(e.path)
+                        else:
+                            total += e.stat(follow_symlinks=False).st_size
+                    except OSError:
+                        pass
+        except OSError:
+            pass
+    return total
+
+
+def _count_user_processes(uid: int) -> int:
+    n = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    n += len(os.listdir(f"/proc/{name}/task"))
+            except OSError:
+                pass
+    return n
+
+
+# ----------------------------------------------------------------------------- the supervisor
+@dataclass
+class Status:
+    """What the supervisor saw, for the grader (``DLCOURSE_SANDBOX_STATUS``)."""
+    mode: str = ""
+    uid: int = -1
+    cgroups: str = ""
+    killed: str = ""             # memory-limit | process-limit | scratch-limit | '' (not killed by us)
+    oom_kills: int = 0
+    forks_refused: int = 0
+    peak_rss: int = 0
+    peak_procs: int = 0
+    log_bytes_dropped: int = 0
+    returncode: int | None = None
+
+
+def _write_etc(etc_dir: str, uid: int) -> None:
+    os.makedirs(etc_dir, exist_ok=True)
+    Path(etc_dir, "passwd").write_text(f"student:x:{uid}:{uid}:student:/tmp/home:/usr/sbin/nologin\n"
+                                       "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    Path(etc_dir, "group").write_text(f"student:x:{uid}:\nnogroup:x:65534:\n")
+
+
+def _child_setup(lim: Limits, cg: Cgroups | None, nproc: int):
+    def setup() -> None:
+        os.setsid()
+        if cg is not None:
+            cg.join(os.getpid())
+        resource.setrlimit(resource.RLIMIT_AS, (lim.mem, lim.mem))
+        resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu, lim.cpu + 5))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (lim.fsize, lim.fsize))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    return setup
+
+
+def supervise(argv: list[str]) -> int:
+    """Run the kernel ``argv[…]`` in the sandbox; return its exit code."""
+    conn = os.path.abspath(argv[argv.index("-f") + 1])
+    mode = os.environ.get("DLCOURSE_SANDBOX_MODE", "bwrap")
+    lim = Limits.from_env()
+    runtime = os.path.abspath(os.environ.get("DLCOURSE_SANDBOX_RUNTIME") or os.path.dirname(conn))
+    status_path = os.environ.get("DLCOURSE_SANDBOX_STATUS")
+    log_path = os.environ.get("DLCOURSE_SANDBOX_LOG", os.devnull)
+    if runtime in ("/", "/tmp", os.path.expanduser("~")):
+        raise SystemExit(f"autograder.sandbox: refusing to bind {runtime} into the sandbox")
+    st = Status(mode=mode)
+    _die_with_parent()
+    # As root, the kernel becomes a dedicated uid (one per worker slot, so RLIMIT_NPROC is exact).
+    # Without bubblewrap it cannot: the interpreter may live where only root can reach (/root).
+    uid = None
+    if os.geteuid() == 0 and mode == "bwrap":
+        uid = int(os.environ.get("DLCOURSE_SANDBOX_UID_BASE") or UID_BASE) + int(os.environ.get("DLCOURSE_SANDBOX_SLOT", "0"))
+    st.uid = uid if uid is not None else os.geteuid()
+    # The kernel must be able to read its connection file and create its sockets as that uid.
+    if not (conn.startswith(runtime + os.sep)):
+        dest = os.path.join(runtime, os.path.basename(conn))
+        shutil.copyfile(conn, dest)
+        conn = dest
+    argv = list(argv)
+    argv[argv.index("-f") + 1] = conn
+    if uid is not None:
+        os.chown(runtime, uid, uid)
+        os.chmod(runtime, 0o700)
+        os.chown(conn, uid, uid)
+    kernel = [sys.executable, "-m", "ipykernel_launcher", *argv]
+    cg = None
+    if Cgroups.available():
+        try:
+            cg = Cgroups(f"k{os.getpid()}", lim.mem, lim.nproc)
+            st.cgroups = cg.kind
+        except OSError:
+            cg = None
+    nproc = lim.nproc if uid is not None else _count_user_processes(os.geteuid()) + lim.nproc
+    if mode == "bwrap":
+        etc_dir = os.path.join(os.path.dirname(status_path), "etc") if status_path else runtime + ".etc"
+        _write_etc(etc_dir, st.uid)
+        cmd = bwrap_argv(runtime=runtime, etc_dir=etc_dir, cwd=os.environ.get("DLCOURSE_SANDBOX_CWD"),
+                         cwd_src=os.environ.get("DLCOURSE_SANDBOX_CWD_SRC"), tmp_bytes=lim.tmp,
+                         uid=uid, venv_bin=os.path.dirname(sys.executable))
+        cmd += ["--", *wrap_kernel(kernel, uid)]
+        env = None
+    else:
+        # No bubblewrap: limits only, as the grader's own user, without the grader's secrets.
+        cmd = kernel
+        env = {k: v for k, v in os.environ.items()
+               if not (k.startswith(("DLCOURSE_", "JUPYTERHUB_", "JPY_")) or "TOKEN" in k or "SECRET" in k
+                       or "PASSWORD" in k or "KEY" in k)}
+        env.update({k: v for k, v in kernel_env(os.path.dirname(sys.executable)).items() if k not in ("HOME", "USER")})
+    rfd, wfd = os.pipe()
+    child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=wfd, stderr=wfd, env=env,
+                             preexec_fn=_child_setup(lim, cg, nproc), close_fds=True)
+    os.close(wfd)
+
+    def stop(*_):
+        _kill(child, cg)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, stop)
+    kept = 0
+    try:
+        log = open(log_path, "ab")
+    except OSError:
+        log = open(os.devnull, "ab")
+    next_check = 0.0
+    with log:
+        while True:
+            ready, _, _ = select.select([rfd], [], [], 0.2)
+            if ready:
+                chunk = os.read(rfd, 65536)
+                if chunk:
+                    room = lim.log - kept
+                    if room > 0:
+                        log.write(chunk[:room])
+                        log.flush()
+                    kept += min(len(chunk), max(room, 0))
+                    st.log_bytes_dropped += max(0, len(chunk) - max(room, 0))
+            if child.poll() is not None:
+                break
+            now = time.monotonic()
+            if now >= next_check:
+                next_check = now + 0.2
+                reason = _check(child.pid, cg, lim, runtime, st)
+                if reason:
+                    st.killed = reason
+                    _write_status(status_path, st)  # before the kill: jupyter_client may SIGKILL us next
+                    _kill(child, cg)
+    os.close(rfd)
+    st.returncode = child.wait()
+    _kill(child, cg)
+    if cg is not None:
+        ev = cg.events()
+        st.oom_kills, st.forks_refused = ev["oom_kill"], ev["pids_max"]
+        cg.remove()
+    _write_status(status_path, st)
+    return st.returncode if st.returncode is not None else 1
+
+
+def _die_with_parent() -> None:
+    """SIGTERM this supervisor when the grader that started it dies (Linux prctl)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _write_status(path: str | None, st: Status) -> None:
+    if path:
+        tmp = path + ".tmp"
+        Path(tmp).write_text(json.dumps(asdict(st)))
+        os.replace(tmp, path)
+
+
+def _check(pid: int, cg: Cgroups | None, lim: Limits, runtime: str, st: Status) -> str:
+    """'' while within the limits, else what was exceeded (the watchdog's part)."""
+    procs, rss = tree(pid)
+    st.peak_rss, st.peak_procs = max(st.peak_rss, rss), max(st.peak_procs, len(procs))
+    if cg is None:
+        if rss > lim.mem:
+            return "memory-limit"
+        if len(procs) > lim.nproc + 3:  # the supervisor's bwrap pair and its init are not the student's
+            return "process-limit"
+    if dir_bytes(runtime, lim.scratch) > lim.scratch:
+        return "scratch-limit"
+    return ""
+
+
+def _kill(child: subprocess.Popen, cg: Cgroups | None) -> None:
+    """Kill the sandbox and everything in it (a pid namespace dies with its init)."""
+    procs, _ = tree(child.pid)
+    for pid in procs:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if cg is not None:
+        cg.kill_all()
 
 
 def main(argv: list[str]) -> None:
     """Kernel launcher: ``python -m autograder.sandbox -f CONNECTION_FILE [ipykernel args]``."""
-    conn = argv[argv.index("-f") + 1]
-    kernel = [sys.executable, "-m", "ipykernel_launcher", *argv]
-    mode = os.environ.get("DLCOURSE_SANDBOX_MODE", "bwrap")
-    _limits()
-    # The kernel's own stdout/stderr (start-up banner, crash reports) go to a log, not to the
-    # grader's terminal; what the student's cells print travels over the kernel protocol.
-    log = os.environ.get("DLCOURSE_SANDBOX_LOG", os.devnull)
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    if mode == "bwrap":
-        hide = [p for p in os.environ.get("DLCOURSE_SANDBOX_HIDE", "").split(os.pathsep) if p]
-        runtime = os.environ.get("DLCOURSE_SANDBOX_RUNTIME") or os.path.dirname(os.path.abspath(conn))
-        if os.path.abspath(runtime) in ("/", "/tmp", os.path.expanduser("~")):
-            raise SystemExit(f"autograder.sandbox: refusing to bind {runtime} into the sandbox")
-        # In the new pid namespace the kernel's parent is bwrap's init (pid 1), which ipykernel's
-        # parent poller reads as "orphaned"; --die-with-parent does that job instead.
-        os.environ.pop("JPY_PARENT_PID", None)
-        cmd = bwrap_argv(hide, os.environ.get("DLCOURSE_SANDBOX_CWD"), os.environ.get("DLCOURSE_SANDBOX_CWD_SRC"),
-                         runtime, os.path.abspath(conn)) + ["--", *kernel]
-        os.execvp(cmd[0], cmd)
-    os.execv(kernel[0], kernel)
+    sys.exit(supervise(argv))
 
 
 if __name__ == "__main__":

@@ -135,19 +135,30 @@ def test_marker_in_output_is_scrubbed():
     assert "BEGIN HIDDEN TESTS" not in cell.outputs[0]["text"]
 
 
-def test_sandbox_argv_hides_paths_and_binds_the_submission(tmp_path):
-    hidden_dir, hidden_file = tmp_path / "solutions", tmp_path / "gradebook.db"
-    hidden_dir.mkdir()
-    hidden_file.write_text("")
-    argv = bwrap_argv([str(hidden_dir), str(hidden_file), str(tmp_path / "absent")], "/root/ag/s/ch",
-                      str(tmp_path), "/tmp/rt")
-    assert argv[:3] == ["bwrap", "--ro-bind", "/"]
-    assert {"--unshare-net", "--unshare-pid"} <= set(argv) and argv[argv.index("--cap-drop") + 1] == "ALL"
-    assert ["--tmpfs", str(hidden_dir)] == argv[argv.index(str(hidden_dir)) - 1:argv.index(str(hidden_dir)) + 1]
-    assert argv[argv.index(str(hidden_file)) - 2] == "--ro-bind" and argv[argv.index(str(hidden_file)) - 1] == "/dev/null"
-    assert str(tmp_path / "absent") not in argv
-    assert argv[-7:-2] == ["--ro-bind", str(tmp_path), "/root/ag/s/ch", "--chdir", "/root/ag/s/ch"]
-    assert argv[-2:] == ["--remount-ro", str(hidden_dir)]
+def test_sandbox_argv_is_an_allow_list(tmp_path):
+    etc, rt, sub = tmp_path / "etc", tmp_path / "run", tmp_path / "submitted"
+    for d in (etc, rt, sub):
+        d.mkdir()
+    argv = bwrap_argv(runtime=str(rt), etc_dir=str(etc), cwd="/g/autograded/s/ch", cwd_src=str(sub),
+                      tmp_bytes=2**20, binds=["/opt/py", "/srv/repo/dlcore"])
+    pairs = [(argv[i], argv[i + 1], argv[i + 2]) for i in range(len(argv) - 2) if argv[i].endswith("bind")]
+    sources = {src for _, src, _ in pairs}
+    assert "/" not in sources and "/etc" not in sources and "/home" not in sources and "/root" not in sources
+    assert {"/usr", "/opt/py", "/srv/repo/dlcore", str(sub), "/proc/sys"} <= sources
+    assert ("--bind", str(rt), str(rt)) in pairs and [p for p in pairs if p[0] == "--bind"] == [("--bind", str(rt), str(rt))]
+    assert ("--ro-bind", str(sub), "/g/autograded/s/ch") in pairs and ("--ro-bind", "/proc/sys", "/proc/sys") in pairs
+    assert {"--clearenv", "--unshare-all", "--die-with-parent", "--new-session"} <= set(argv)
+    assert argv[argv.index("--cap-drop") + 1] == "ALL" and "--cap-add" not in argv
+    i = argv.index("/tmp") - 1
+    assert argv[i] == "--tmpfs" and argv[i - 4:i - 2] == ["--size", str(2**20)]
+    env = {argv[i + 1]: argv[i + 2] for i in range(len(argv)) if argv[i] == "--setenv"}
+    assert env["HOME"] == "/tmp/home" and not [k for k in env if "TOKEN" in k or k.startswith("JUPYTER")]
+    # As root: no user namespace, only the capabilities needed to drop to the dedicated uid.
+    root_argv = bwrap_argv(runtime=str(rt), etc_dir=str(etc), cwd=None, cwd_src=None, tmp_bytes=2**20,
+                           binds=[], uid=1234)
+    assert "--unshare-all" not in root_argv and "--unshare-net" in root_argv and "--unshare-pid" in root_argv
+    caps = [root_argv[i + 1] for i in range(len(root_argv)) if root_argv[i] == "--cap-add"]
+    assert sorted(caps) == ["CAP_SETGID", "CAP_SETUID"]
 
 
 @pytest.fixture
