@@ -35,7 +35,7 @@ def locked_markdown(grade_id: str, text: str):
 
 
 def locked_code(grade_id: str, src: str):
-    """Code a student cannot edit (the setup cell that imports dlcore.grading first)."""
+    """Code a student cannot edit (the setup cell that imports dlcore.testing first)."""
     return new_code_cell(src, metadata=_meta(grade_id, grade=False, solution=False, locked=True))
 
 

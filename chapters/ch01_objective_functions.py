@@ -26,15 +26,12 @@
 # σ(z) = 1 / (1 + e^(−z)).
 
 # %% nbgrader={"grade": false, "grade_id": "ch01-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
-
 # %matplotlib widget
 import numpy as np
-import dlcore.grading  # first: it snapshots the library before any student code runs
+import dlcore.testing  # first: it snapshots numpy and dlcore before any student code runs
 from dlcore import activations, losses
-from dlcore.explorers.ch01 import (format_table, loss_surface_explorer, plot_losses_vs_z, plot_training,
-                                   sigmoid_output_table)
-dlcore.grading.assert_untampered()  # adds the modules just imported to the snapshot
-
+from dlcore.explorers import ch01
+dlcore.testing.assert_untampered()  # the dlcore modules imported above join the snapshot
 
 # %% [markdown]
 # ## 1. Two objective functions for one sigmoid output
@@ -75,7 +72,7 @@ print("mean over the batch:  MSE =", round(losses.mse_loss(p, y), 4), "  CE =", 
 # against z, the right panel the size of their gradients on a log scale.
 
 # %%
-plot_losses_vs_z(y=1.0)
+ch01.plot_losses_vs_z(y=1.0)
 
 # %% [markdown]
 # Where z is very negative the unit is **saturated on the wrong side**: p ≈ 0 while y = 1. The table gives
@@ -83,9 +80,9 @@ plot_losses_vs_z(y=1.0)
 # ratio of the two gradients.
 
 # %%
-t = sigmoid_output_table([-20, -10, -5, -2, 0, 2, 5, 10], y=1.0)
+t = ch01.sigmoid_output_table([-20, -10, -5, -2, 0, 2, 5, 10], y=1.0)
 t["ratio"] = t["dmse_dz"] / t["dbce_dz"]
-print(format_table(t, ["z", "p", "sigma_prime", "mse", "dmse_dz", "bce", "dbce_dz", "ratio"]))
+print(ch01.format_table(t, ["z", "p", "sigma_prime", "mse", "dmse_dz", "bce", "dbce_dz", "ratio"]))
 print()
 print("ratio equals 2·σ'(z) in every row:", np.allclose(t["ratio"], 2 * t["sigma_prime"], rtol=1e-9))
 print("largest 2·σ'(z) over z in [-30, 30]:", 2 * activations.sigmoid_grad(np.linspace(-30, 30, 601)).max())
@@ -105,7 +102,7 @@ print("largest 2·σ'(z) over z in [-30, 30]:", 2 * activations.sigmoid_grad(np.
 # The same holds for y = 0 with the sides swapped:
 
 # %%
-t0 = sigmoid_output_table([10.0], y=0.0)
+t0 = ch01.sigmoid_output_table([10.0], y=0.0)
 print(f"y = 0, z = 10: p = {t0['p'][0]:.5f}, dMSE/dz = {t0['dmse_dz'][0]:.3g}, dCE/dz = {t0['dbce_dz'][0]:.5f}")
 
 # %% [markdown]
@@ -116,7 +113,7 @@ print(f"y = 0, z = 10: p = {t0['p'][0]:.5f}, dMSE/dz = {t0['dmse_dz'][0]:.3g}, d
 # gradient descent (learning rate 学习率 lr = 1, 200 steps), once on MSE and once on cross-entropy:
 
 # %%
-fig, runs = plot_training(w0=-4.0, b0=2.0, lr=1.0, steps=200)
+fig, runs = ch01.plot_training(w0=-4.0, b0=2.0, lr=1.0, steps=200)
 for k, tr in runs.items():  # columns: w, b, loss, accuracy
     print(f"{k:>3}: accuracy at steps 0/10/50/100/200 = {tr[[0, 10, 50, 100, 200], 3]};  "
           f"first step with accuracy >= 0.9: {int(np.argmax(tr[:, 3] >= 0.9))}")
@@ -140,7 +137,7 @@ fig
 # - `loss_surface_explorer(data="digits")` uses the real handwritten 0s and 1s (one feature).
 
 # %%
-loss_surface_explorer(w=-4.0, b=2.0)
+ch01.loss_surface_explorer(w=-4.0, b=2.0)
 
 
 # %% [markdown]
@@ -172,7 +169,7 @@ def mse_loss(pred, target):
 
 # %% nbgrader={"grade": true, "grade_id": "ch01-mse_loss-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 from dlcore.losses import mse_loss as ref_mse_loss
 
 # worked by hand: ((1-1)^2 + (2-0)^2 + (3-0)^2) / 3 = 13/3
@@ -216,7 +213,7 @@ def mse_loss_grad(pred, target):
 
 # %% nbgrader={"grade": true, "grade_id": "ch01-mse_loss_grad-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_gradient, check_shape, run_student
+from dlcore.testing import check_close, check_gradient, check_shape, run_student
 from dlcore.losses import mse_loss as ref_mse_loss, mse_loss_grad as ref_mse_loss_grad
 
 # worked by hand: 2 * ([1, 2, 3] - [1, 0, 0]) / 3
@@ -268,7 +265,7 @@ def binary_cross_entropy(p, y):
 
 # %% nbgrader={"grade": true, "grade_id": "ch01-binary_cross_entropy-test", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 from dlcore.losses import binary_cross_entropy as ref_bce, binary_cross_entropy_with_logits as ref_bce_logits
 
 forbid = (ref_bce, ref_bce_logits)
@@ -328,7 +325,7 @@ import warnings
 
 import numpy as np
 from dlcore.activations import sigmoid as ref_sigmoid
-from dlcore.grading import check_close, check_gradient, check_shape, run_student
+from dlcore.testing import check_close, check_gradient, check_shape, run_student
 from dlcore.losses import (binary_cross_entropy_grad as ref_bce_grad,
                            binary_cross_entropy_with_logits as ref_bce_logits,
                            sigmoid_bce_grad_z as ref_grad_z)
@@ -370,7 +367,7 @@ with warnings.catch_warnings():
 # `student_mse_loss` and `student_binary_cross_entropy` next to `mse` and `bce` (nan while unfinished).
 
 # %%
-loss_surface_explorer(w=-2.0, b=1.0, student_fn={"mse_loss": mse_loss, "binary_cross_entropy": binary_cross_entropy})
+ch01.loss_surface_explorer(w=-2.0, b=1.0, student_fn={"mse_loss": mse_loss, "binary_cross_entropy": binary_cross_entropy})
 
 # %% [markdown]
 # ## 5. Written questions

@@ -28,17 +28,14 @@
 # **Prerequisites:** chapter 1 (objective functions 目标函数, the chain rule, saturation), numpy indexing.
 
 # %% nbgrader={"grade": false, "grade_id": "ch02-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
-
 # %matplotlib widget
 import numpy as np
-import dlcore.grading  # first: it snapshots the library before any student code runs
+import dlcore.testing  # first: it snapshots numpy and dlcore before any student code runs
 import dlcore.gradcheck
 import dlcore.losses
 import dlcore.softmax
-from dlcore.explorers.ch02 import (format_table, gradient_three_ways, overflow_table, pairing_table,
-                                   plot_softmax_temperatures, softmax_explorer)
-dlcore.grading.assert_untampered()  # adds the modules just imported to the snapshot
-
+from dlcore.explorers import ch02
+dlcore.testing.assert_untampered()  # the dlcore modules imported above join the snapshot
 
 # %% [markdown]
 # ## 1. Softmax turns logits into probabilities
@@ -79,8 +76,8 @@ for logits in ([0.0, 40.0], [0.0, 800.0]):
 
 # %%
 for logits in ([1000.0, 999.0, 998.0], [-1000.0, -999.0, -998.0]):
-    t = overflow_table(logits)
-    print(format_table(t), "\n")
+    t = ch02.overflow_table(logits)
+    print(ch02.format_table(t), "\n")
 
 # %% [markdown]
 # The fix: subtract m = maxⱼ zⱼ from every logit first. It changes nothing mathematically,
@@ -113,7 +110,7 @@ with np.errstate(divide="ignore"):
 z = np.array([2.0, 1.0, 0.1, -1.0])
 for T in (0.01, 0.25, 1.0, 4.0, 100.0):
     print(f"T = {T:<5}: softmax(z / T) = {dlcore.softmax.softmax(z / T).round(4)}")
-plot_softmax_temperatures(z, temperatures=(0.25, 1.0, 4.0))
+ch02.plot_softmax_temperatures(z, temperatures=(0.25, 1.0, 4.0))
 
 # %% [markdown]
 # At T = 0.01 the largest logit takes everything (1, 0, 0, 0 to four decimals); at T = 100 every class
@@ -133,7 +130,7 @@ plot_softmax_temperatures(z, temperatures=(0.25, 1.0, 4.0))
 # %%
 rng = np.random.default_rng(1)
 logits, labels = rng.normal(size=(3, 4)) * 3, np.array([0, 3, 1])
-g = gradient_three_ways(logits, labels)
+g = ch02.gradient_three_ways(logits, labels)
 print("(p - y)/N =\n", g["formula"].round(5))
 for k in ("chain", "numerical", "reference"):
     print(f"max |{k} - formula| = {np.abs(g[k] - g['formula']).max():.2e}")
@@ -156,7 +153,7 @@ print("each row of the gradient sums to", g["formula"].sum(axis=1))
 # answer. The columns give both losses and the norms of their gradients in the logits.
 
 # %%
-print(format_table(pairing_table([0, 2, 5, 10, 20])))
+print(ch02.format_table(ch02.pairing_table([0, 2, 5, 10, 20])))
 
 # %% [markdown]
 # With m = 10 the network gives the true class p = 4.5·10⁻⁵. Cross-entropy's loss is 10 — it grows
@@ -176,7 +173,7 @@ print(format_table(pairing_table([0, 2, 5, 10, 20])))
 # logit: nothing changes (section 2).
 
 # %%
-softmax_explorer(z0=2.0, z1=1.0, z2=0.1, z3=-1.0, temperature=1.0, true_class=0)
+ch02.softmax_explorer(z0=2.0, z1=1.0, z2=0.1, z3=-1.0, temperature=1.0, true_class=0)
 
 
 # %% [markdown]
@@ -210,7 +207,7 @@ def softmax(z):
 # %% nbgrader={"grade": true, "grade_id": "ch02-softmax-test", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 import dlcore.softmax as ref
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 
 forbid = (ref.softmax, ref.log_softmax, ref.softmax_forward, ref.naive_softmax)
 # worked by hand: e^0 : e^(log 3) = 1 : 3
@@ -263,7 +260,7 @@ def log_softmax(z):
 # %% nbgrader={"grade": true, "grade_id": "ch02-log_softmax-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 import dlcore.softmax as ref
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 
 forbid = (ref.softmax, ref.log_softmax, ref.softmax_forward, ref.naive_softmax)
 # worked by hand: log 0.25 and log 0.75
@@ -313,7 +310,7 @@ def cross_entropy(logits, labels):
 
 # %% nbgrader={"grade": true, "grade_id": "ch02-cross_entropy-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 from dlcore.losses import cross_entropy as ref_ce
 
 forbid = (ref_ce,)
@@ -366,7 +363,7 @@ def cross_entropy_grad(logits, labels):
 
 # %% nbgrader={"grade": true, "grade_id": "ch02-cross_entropy_grad-test", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_gradient, check_shape, run_student
+from dlcore.testing import check_close, check_gradient, check_shape, run_student
 from dlcore.losses import cross_entropy as ref_ce, cross_entropy_grad as ref_ce_grad
 
 forbid = (ref_ce_grad,)
@@ -396,7 +393,7 @@ check_close(run_student(cross_entropy_grad, logits, labels, forbid=forbid), ref_
 # Once your `softmax` passes, the explorer can overlay it (orange marks) on the reference bars:
 
 # %%
-softmax_explorer(z0=3.0, z1=-1.0, z2=0.5, n_classes=3, true_class=1, student_fn=softmax)
+ch02.softmax_explorer(z0=3.0, z1=-1.0, z2=0.5, n_classes=3, true_class=1, student_fn=softmax)
 
 # %% [markdown]
 # ## 7. Written questions

@@ -30,9 +30,10 @@
 # %% nbgrader={"grade": false, "grade_id": "ch03-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # %matplotlib widget
 import numpy as np
-import dlcore.grading  # first: it records the library functions before any other code runs
+import dlcore.testing  # first: it snapshots numpy and dlcore before any student code runs
 from dlcore import activations, nn
 from dlcore.explorers import ch03
+dlcore.testing.assert_untampered()  # the dlcore modules imported above join the snapshot
 
 # %% [markdown]
 # ## 1. σ and σ′ next to ReLU and its derivative
@@ -177,7 +178,7 @@ def sigmoid_grad(x):
 
 # %% nbgrader={"grade": true, "grade_id": "ch03-sigmoid_grad-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 from dlcore import activations as A
 forbid = (A.sigmoid_grad, A.sigmoid_backward)
 
@@ -199,7 +200,7 @@ for shape in [(7,), (2, 3, 4), (1, 1)]:
 x = np.array([-800.0, -60.0, 60.0, 800.0])
 got = run_student(sigmoid_grad, x, forbid=forbid)
 check_close(got, A.sigmoid_grad(x), "sigmoid_grad at large |x| (should be tiny and finite)")
-from dlcore.grading import check_gradient
+from dlcore.testing import check_gradient
 x = rng.standard_normal(6)
 check_gradient(lambda v: float(A.sigmoid(v).sum()), x, run_student(sigmoid_grad, x, forbid=forbid),
                "sigmoid_grad as the derivative of sigmoid")
@@ -226,7 +227,7 @@ def relu_grad(x):
 
 # %% nbgrader={"grade": true, "grade_id": "ch03-relu_grad-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 from dlcore import activations as A
 forbid = (A.relu_grad, A.relu_backward)
 
@@ -284,7 +285,7 @@ def sigmoid_chain_grad(x, w):
 
 # %% nbgrader={"grade": true, "grade_id": "ch03-sigmoid_chain_grad-test", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 from dlcore import activations as A, nn as NN
 forbid = (ch03.sigmoid_chain_reference, ch03.chain_input_gradient, NN.Sequential.backward,
           NN.Sigmoid.backward, NN.Linear.backward)
@@ -300,7 +301,7 @@ w = np.random.default_rng(5).normal(0, 2, size=6)
 check_close(run_student(sigmoid_chain_grad, 0.8, w, forbid=forbid), ch03.sigmoid_chain_reference(0.8, w),
             "six layers on seeded weights, compared with a dlcore.nn backward pass")
 ### BEGIN HIDDEN TESTS
-from dlcore.grading import check_gradient
+from dlcore.testing import check_gradient
 rng = np.random.default_rng(77)
 for n in (3, 12, 25):
     w = rng.normal(0, 1.5, size=n)

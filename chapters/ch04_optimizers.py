@@ -26,9 +26,10 @@
 # %% nbgrader={"grade": false, "grade_id": "ch04-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # %matplotlib widget
 import numpy as np
-import dlcore.grading  # first: it records the library functions before any other code runs
+import dlcore.testing  # first: it snapshots numpy and dlcore before any student code runs
 from dlcore import optim, surfaces
 from dlcore.explorers import ch04
+dlcore.testing.assert_untampered()  # the dlcore modules imported above join the snapshot
 
 # %% [markdown]
 # ## 1. The learning rate: too large oscillates or diverges, too small crawls
@@ -265,7 +266,7 @@ def sgd_momentum_step(w, g, state, lr, momentum):
 
 # %% nbgrader={"grade": true, "grade_id": "ch04-sgd_momentum_step-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_step_against, run_student
 from dlcore import optim as O, surfaces as S
 forbid = (O.SGD.step, O.Adagrad.step, O.RMSprop.step, O.Adam.step, O.sgd_momentum_notes_step, S.run_optimizer)
 w0, g0 = np.array([1.0, -2.0]), np.array([0.5, 0.5])
@@ -279,32 +280,12 @@ check_close(w2, [0.95 - 0.1 * 1.45, -2.05 - 0.1 * 0.45], "second step: w - lr * 
 check_close(w0, w_copy, "w must not be changed in place")
 check_close(s1["buf"], [0.5, 0.5], "the state passed in must not be changed in place")
 
-def compare_with_dlcore(shape, steps, seed, lr, momentum):
-    rng = np.random.default_rng(seed)
-    w0 = rng.standard_normal(shape)
-    w, state = w0.copy(), {}
-    p = w0.copy()
-    opt = O.SGD([p], lr=lr, momentum=momentum)
-    for t in range(steps):
-        g = rng.standard_normal(shape) * 10.0 ** rng.uniform(-2, 1)
-        w_in, g_copy, w_copy = w, g.copy(), w.copy()
-        state_copy = {k: np.copy(v) for k, v in state.items()}
-        out = run_student(sgd_momentum_step, w_in, g, state, lr=lr, momentum=momentum, forbid=forbid)
-        assert isinstance(out, tuple) and len(out) == 2, "sgd_momentum_step must return a pair (w_new, state_new)"
-        w, new_state = out
-        assert isinstance(new_state, dict), f"sgd_momentum_step must return (w_new, state_new) with state_new a dict, got {type(new_state).__name__}"
-        assert np.array_equal(g, g_copy) and np.array_equal(w_in, w_copy), "sgd_momentum_step must not change w or g in place"
-        assert all(np.array_equal(state[k], v) for k, v in state_copy.items()), "sgd_momentum_step must not change the state passed in"
-        state = new_state
-        opt.step([g])
-        check_shape(w, shape, f"sgd_momentum_step: w after step {t + 1}")
-        check_close(w, p, f"sgd_momentum_step: w after step {t + 1} of {steps} (compared with dlcore.optim), shape {shape}")
-compare_with_dlcore((3, 4), 6, 0, lr=0.05, momentum=0.9)
+check_step_against(sgd_momentum_step, O.SGD, (3, 4), steps=6, seed=0, forbid=forbid, lr=0.05, momentum=0.9)
 
 ### BEGIN HIDDEN TESTS
-compare_with_dlcore((7,), 25, 11, lr=0.3, momentum=0.5)
-compare_with_dlcore((2, 3, 2), 12, 12, lr=1e-3, momentum=0.99)
-compare_with_dlcore((5,), 5, 13, lr=0.1, momentum=0.0)
+check_step_against(sgd_momentum_step, O.SGD, (7,), steps=25, seed=11, forbid=forbid, lr=0.3, momentum=0.5)
+check_step_against(sgd_momentum_step, O.SGD, (2, 3, 2), steps=12, seed=12, forbid=forbid, lr=1e-3, momentum=0.99)
+check_step_against(sgd_momentum_step, O.SGD, (5,), steps=5, seed=13, forbid=forbid, lr=0.1, momentum=0.0)
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch04-nesterov_step-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -331,7 +312,7 @@ def nesterov_step(w, g, state, lr, momentum):
 
 # %% nbgrader={"grade": true, "grade_id": "ch04-nesterov_step-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_step_against, run_student
 from dlcore import optim as O, surfaces as S
 forbid = (O.SGD.step, O.Adagrad.step, O.RMSprop.step, O.Adam.step, O.sgd_momentum_notes_step, S.run_optimizer)
 w0, g0 = np.array([1.0, -2.0]), np.array([0.5, 0.5])
@@ -341,31 +322,14 @@ check_close(w1, [1.0 - 0.1 * 0.95, -2.0 - 0.1 * 0.95], "first step from {}: b = 
 check_close(s1["buf"], [0.5, 0.5], "state['buf'] after the first step (b = g)")
 check_close(w0, w_copy, "w must not be changed in place")
 
-def compare_with_dlcore(shape, steps, seed, lr, momentum):
-    rng = np.random.default_rng(seed)
-    w0 = rng.standard_normal(shape)
-    w, state = w0.copy(), {}
-    p = w0.copy()
-    opt = O.SGD([p], lr=lr, momentum=momentum, nesterov=True)
-    for t in range(steps):
-        g = rng.standard_normal(shape) * 10.0 ** rng.uniform(-2, 1)
-        w_in, g_copy, w_copy = w, g.copy(), w.copy()
-        state_copy = {k: np.copy(v) for k, v in state.items()}
-        out = run_student(nesterov_step, w_in, g, state, lr=lr, momentum=momentum, forbid=forbid)
-        assert isinstance(out, tuple) and len(out) == 2, "nesterov_step must return a pair (w_new, state_new)"
-        w, new_state = out
-        assert isinstance(new_state, dict), f"nesterov_step must return (w_new, state_new) with state_new a dict, got {type(new_state).__name__}"
-        assert np.array_equal(g, g_copy) and np.array_equal(w_in, w_copy), "nesterov_step must not change w or g in place"
-        assert all(np.array_equal(state[k], v) for k, v in state_copy.items()), "nesterov_step must not change the state passed in"
-        state = new_state
-        opt.step([g])
-        check_shape(w, shape, f"nesterov_step: w after step {t + 1}")
-        check_close(w, p, f"nesterov_step: w after step {t + 1} of {steps} (compared with dlcore.optim), shape {shape}")
-compare_with_dlcore((3, 4), 6, 1, lr=0.05, momentum=0.9)
+def nesterov_reference(params, lr, momentum):
+    return O.SGD(params, lr=lr, momentum=momentum, nesterov=True)
+
+check_step_against(nesterov_step, nesterov_reference, (3, 4), steps=6, seed=1, forbid=forbid, lr=0.05, momentum=0.9)
 
 ### BEGIN HIDDEN TESTS
-compare_with_dlcore((9,), 25, 21, lr=0.2, momentum=0.5)
-compare_with_dlcore((2, 2, 3), 12, 22, lr=1e-3, momentum=0.99)
+check_step_against(nesterov_step, nesterov_reference, (9,), steps=25, seed=21, forbid=forbid, lr=0.2, momentum=0.5)
+check_step_against(nesterov_step, nesterov_reference, (2, 2, 3), steps=12, seed=22, forbid=forbid, lr=1e-3, momentum=0.99)
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch04-adagrad_step-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -391,7 +355,7 @@ def adagrad_step(w, g, state, lr, eps=1e-10):
 
 # %% nbgrader={"grade": true, "grade_id": "ch04-adagrad_step-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_step_against, run_student
 from dlcore import optim as O, surfaces as S
 forbid = (O.SGD.step, O.Adagrad.step, O.RMSprop.step, O.Adam.step, O.sgd_momentum_notes_step, S.run_optimizer)
 w0, g0 = np.array([1.0, -2.0]), np.array([0.5, 0.5])
@@ -401,34 +365,11 @@ check_close(s1["sum_sq"], [9.0, 16.0], "state['sum_sq'] after one step: g**2")
 check_close(w1, [1.0 - 0.1, -2.0 + 0.1], "first step: lr * g / |g| = lr * sign(g)")
 check_close(w0, w_copy, "w must not be changed in place")
 
-def compare_with_dlcore(shape, steps, seed, lr, eps):
-    rng = np.random.default_rng(seed)
-    w0 = rng.standard_normal(shape)
-    w, state = w0.copy(), {}
-    p = w0.copy()
-    opt = O.Adagrad([p], lr=lr, eps=eps)
-    for t in range(steps):
-        g = rng.standard_normal(shape) * 10.0 ** rng.uniform(-2, 1)
-        w_in, g_copy, w_copy = w, g.copy(), w.copy()
-        state_copy = {k: np.copy(v) for k, v in state.items()}
-        out = run_student(adagrad_step, w_in, g, state, lr=lr, eps=eps, forbid=forbid)
-        assert isinstance(out, tuple) and len(out) == 2, "adagrad_step must return a pair (w_new, state_new)"
-        w, new_state = out
-        assert isinstance(new_state, dict), f"adagrad_step must return (w_new, state_new) with state_new a dict, got {type(new_state).__name__}"
-        assert np.array_equal(g, g_copy) and np.array_equal(w_in, w_copy), "adagrad_step must not change w or g in place"
-        assert all(np.array_equal(state[k], v) for k, v in state_copy.items()), "adagrad_step must not change the state passed in"
-        state = new_state
-        opt.step([g])
-        check_shape(w, shape, f"adagrad_step: w after step {t + 1}")
-        check_close(w, p, f"adagrad_step: w after step {t + 1} of {steps} (compared with dlcore.optim), shape {shape}")
-        r_now = state["sum_sq"]
-        assert t == 0 or np.all(r_now >= r_prev), "Adagrad's accumulator must never decrease"
-        r_prev = r_now.copy()
-compare_with_dlcore((3, 4), 6, 2, lr=0.1, eps=1e-10)
+check_step_against(adagrad_step, O.Adagrad, (3, 4), steps=6, seed=2, forbid=forbid, nondecreasing='sum_sq', lr=0.1, eps=1e-10)
 
 ### BEGIN HIDDEN TESTS
-compare_with_dlcore((8,), 30, 31, lr=0.5, eps=1e-6)
-compare_with_dlcore((2, 3), 10, 32, lr=1e-3, eps=1e-10)
+check_step_against(adagrad_step, O.Adagrad, (8,), steps=30, seed=31, forbid=forbid, nondecreasing='sum_sq', lr=0.5, eps=1e-6)
+check_step_against(adagrad_step, O.Adagrad, (2, 3), steps=10, seed=32, forbid=forbid, nondecreasing='sum_sq', lr=1e-3, eps=1e-10)
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch04-rmsprop_step-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -454,7 +395,7 @@ def rmsprop_step(w, g, state, lr, alpha=0.99, eps=1e-8):
 
 # %% nbgrader={"grade": true, "grade_id": "ch04-rmsprop_step-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_step_against, run_student
 from dlcore import optim as O, surfaces as S
 forbid = (O.SGD.step, O.Adagrad.step, O.RMSprop.step, O.Adam.step, O.sgd_momentum_notes_step, S.run_optimizer)
 w0, g0 = np.array([1.0, -2.0]), np.array([0.5, 0.5])
@@ -464,31 +405,11 @@ check_close(s1["square_avg"], [1.0, 1.0], "state['square_avg'] after one step: (
 check_close(w1, [1.0 - 0.02, -2.0 + 0.02], "first step: lr * g / sqrt(0.25 * g**2) = 2 * lr * sign(g)", rtol=1e-6)
 check_close(w0, w_copy, "w must not be changed in place")
 
-def compare_with_dlcore(shape, steps, seed, lr, alpha, eps):
-    rng = np.random.default_rng(seed)
-    w0 = rng.standard_normal(shape)
-    w, state = w0.copy(), {}
-    p = w0.copy()
-    opt = O.RMSprop([p], lr=lr, alpha=alpha, eps=eps)
-    for t in range(steps):
-        g = rng.standard_normal(shape) * 10.0 ** rng.uniform(-2, 1)
-        w_in, g_copy, w_copy = w, g.copy(), w.copy()
-        state_copy = {k: np.copy(v) for k, v in state.items()}
-        out = run_student(rmsprop_step, w_in, g, state, lr=lr, alpha=alpha, eps=eps, forbid=forbid)
-        assert isinstance(out, tuple) and len(out) == 2, "rmsprop_step must return a pair (w_new, state_new)"
-        w, new_state = out
-        assert isinstance(new_state, dict), f"rmsprop_step must return (w_new, state_new) with state_new a dict, got {type(new_state).__name__}"
-        assert np.array_equal(g, g_copy) and np.array_equal(w_in, w_copy), "rmsprop_step must not change w or g in place"
-        assert all(np.array_equal(state[k], v) for k, v in state_copy.items()), "rmsprop_step must not change the state passed in"
-        state = new_state
-        opt.step([g])
-        check_shape(w, shape, f"rmsprop_step: w after step {t + 1}")
-        check_close(w, p, f"rmsprop_step: w after step {t + 1} of {steps} (compared with dlcore.optim), shape {shape}")
-compare_with_dlcore((3, 4), 6, 3, lr=0.01, alpha=0.99, eps=1e-8)
+check_step_against(rmsprop_step, O.RMSprop, (3, 4), steps=6, seed=3, forbid=forbid, lr=0.01, alpha=0.99, eps=1e-8)
 
 ### BEGIN HIDDEN TESTS
-compare_with_dlcore((8,), 30, 41, lr=0.1, alpha=0.9, eps=1e-8)
-compare_with_dlcore((2, 5), 10, 42, lr=1e-3, alpha=0.5, eps=1e-4)
+check_step_against(rmsprop_step, O.RMSprop, (8,), steps=30, seed=41, forbid=forbid, lr=0.1, alpha=0.9, eps=1e-8)
+check_step_against(rmsprop_step, O.RMSprop, (2, 5), steps=10, seed=42, forbid=forbid, lr=1e-3, alpha=0.5, eps=1e-4)
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch04-adam_step-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -523,7 +444,7 @@ def adam_step(w, g, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 
 # %% nbgrader={"grade": true, "grade_id": "ch04-adam_step-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_step_against, run_student
 from dlcore import optim as O, surfaces as S
 forbid = (O.SGD.step, O.Adagrad.step, O.RMSprop.step, O.Adam.step, O.sgd_momentum_notes_step, S.run_optimizer)
 w0, g0 = np.array([1.0, -2.0]), np.array([0.5, 0.5])
@@ -534,31 +455,14 @@ assert s1["step"] == 1, f"state['step'] after the first step should be 1, got {s
 check_close(s1["exp_avg"], [1e-4, -1e2], "state['exp_avg'] after one step: (1 - beta1) * g")
 check_close(w0, w_copy, "w must not be changed in place")
 
-def compare_with_dlcore(shape, steps, seed, lr, beta1, beta2, eps):
-    rng = np.random.default_rng(seed)
-    w0 = rng.standard_normal(shape)
-    w, state = w0.copy(), {}
-    p = w0.copy()
-    opt = O.Adam([p], lr=lr, betas=(beta1, beta2), eps=eps)
-    for t in range(steps):
-        g = rng.standard_normal(shape) * 10.0 ** rng.uniform(-2, 1)
-        w_in, g_copy, w_copy = w, g.copy(), w.copy()
-        state_copy = {k: np.copy(v) for k, v in state.items()}
-        out = run_student(adam_step, w_in, g, state, lr=lr, beta1=beta1, beta2=beta2, eps=eps, forbid=forbid)
-        assert isinstance(out, tuple) and len(out) == 2, "adam_step must return a pair (w_new, state_new)"
-        w, new_state = out
-        assert isinstance(new_state, dict), f"adam_step must return (w_new, state_new) with state_new a dict, got {type(new_state).__name__}"
-        assert np.array_equal(g, g_copy) and np.array_equal(w_in, w_copy), "adam_step must not change w or g in place"
-        assert all(np.array_equal(state[k], v) for k, v in state_copy.items()), "adam_step must not change the state passed in"
-        state = new_state
-        opt.step([g])
-        check_shape(w, shape, f"adam_step: w after step {t + 1}")
-        check_close(w, p, f"adam_step: w after step {t + 1} of {steps} (compared with dlcore.optim), shape {shape}")
-compare_with_dlcore((3, 4), 6, 4, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8)
+def adam_reference(params, lr, beta1, beta2, eps):
+    return O.Adam(params, lr=lr, betas=(beta1, beta2), eps=eps)
+
+check_step_against(adam_step, adam_reference, (3, 4), steps=6, seed=4, forbid=forbid, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8)
 
 ### BEGIN HIDDEN TESTS
-compare_with_dlcore((8,), 40, 51, lr=0.1, beta1=0.5, beta2=0.9, eps=1e-8)
-compare_with_dlcore((2, 3), 15, 52, lr=1e-3, beta1=0.95, beta2=0.9999, eps=1e-6)
+check_step_against(adam_step, adam_reference, (8,), steps=40, seed=51, forbid=forbid, lr=0.1, beta1=0.5, beta2=0.9, eps=1e-8)
+check_step_against(adam_step, adam_reference, (2, 3), steps=15, seed=52, forbid=forbid, lr=1e-3, beta1=0.95, beta2=0.9999, eps=1e-6)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -32,11 +32,12 @@
 # %% nbgrader={"grade": false, "grade_id": "ch05-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # %matplotlib widget
 import numpy as np
-import dlcore.grading
+import dlcore.testing  # first: it snapshots numpy and dlcore before any student code runs
 import dlcore.batchnorm as bn
 from dlcore import nn
 from dlcore.data import load_digits
 from dlcore.explorers import ch05
+dlcore.testing.assert_untampered()  # the dlcore modules imported above join the snapshot
 
 # %% [markdown]
 # ## 1. Statistics of a mini-batch
@@ -275,7 +276,7 @@ def batch_norm_forward(x, gamma, beta, eps=1e-5):
 # %% nbgrader={"grade": true, "grade_id": "ch05-bn-forward-test", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 import dlcore.batchnorm as _bn
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 
 _ref = (_bn.batch_norm_forward,)
 # 1. shape
@@ -354,7 +355,7 @@ def batch_norm_backward(dout, x, gamma, eps=1e-5):
 # %% nbgrader={"grade": true, "grade_id": "ch05-bn-backward-test", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 import dlcore.batchnorm as _bn
-from dlcore.grading import check_close, check_gradient, check_shape, run_student
+from dlcore.testing import check_close, check_gradient, check_shape, run_student
 
 _ref = (_bn.batch_norm_backward,)
 _rng = np.random.default_rng(7)

@@ -30,10 +30,11 @@
 # %% nbgrader={"grade": false, "grade_id": "ch06-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # %matplotlib widget
 import numpy as np
-import dlcore.grading
+import dlcore.testing  # first: it snapshots numpy and dlcore before any student code runs
 import dlcore.regularization as reg
 from dlcore.gradcheck import numerical_gradient
 from dlcore.explorers import ch06
+dlcore.testing.assert_untampered()  # the dlcore modules imported above join the snapshot
 
 # %% [markdown]
 # ## 1. Many weights, few examples
@@ -307,7 +308,7 @@ def dropout_forward(x, p, rng, train=True):
 # %% nbgrader={"grade": true, "grade_id": "ch06-dropout-forward-test", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 import dlcore.regularization as _reg
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 
 _ref = (_reg.dropout_forward,)
 _x = np.arange(1.0, 13.0).reshape(3, 4)
@@ -372,7 +373,7 @@ def dropout_backward(dout, mask):
 # %% nbgrader={"grade": true, "grade_id": "ch06-dropout-backward-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 import dlcore.regularization as _reg
-from dlcore.grading import check_close, check_gradient, check_shape, run_student
+from dlcore.testing import check_close, check_gradient, check_shape, run_student
 
 _ref = (_reg.dropout_backward,)
 _mask = np.array([[2.0, 0.0], [0.0, 2.0]])
@@ -420,7 +421,7 @@ def l2_penalty_grad(w, weight_decay):
 # %% nbgrader={"grade": true, "grade_id": "ch06-l2-grad-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 import dlcore.regularization as _reg
-from dlcore.grading import check_close, check_gradient, check_shape, run_student
+from dlcore.testing import check_close, check_gradient, check_shape, run_student
 
 _ref = (_reg.l2_penalty_grad,)
 _g = run_student(l2_penalty_grad, np.array([3.0, -4.0]), 0.1, forbid=_ref)
@@ -478,7 +479,7 @@ def early_stop(val_losses, patience, min_delta=0.0):
 import numpy as np
 import dlcore.regularization as _reg
 from dlcore.explorers import ch06 as _ch06
-from dlcore.grading import check_close, run_student
+from dlcore.testing import check_close, run_student
 
 _ref = (_reg.EarlyStopping.step, _ch06.early_stopping_point)
 

@@ -33,10 +33,10 @@
 import time
 import timeit
 import numpy as np
-import dlcore.grading  # first: it snapshots the library before any student code runs
+import dlcore.testing  # first: it snapshots numpy and dlcore before any student code runs
 from dlcore import conv, pooling, nn, optim, train, data
-from dlcore.explorers import ch07 as plots
-from dlcore.explorers.ch07 import conv_explorer
+from dlcore.explorers import ch07
+dlcore.testing.assert_untampered()  # the dlcore modules imported above join the snapshot
 np.set_printoptions(precision=3, suppress=True)
 
 # %% [markdown]
@@ -47,9 +47,9 @@ np.set_printoptions(precision=3, suppress=True)
 # channels — red, green, blue — each a 64×64 grid of numbers in [0, 1].
 
 # %%
-x = plots.load_input(64)          # (N, C, H, W) = (1, 3, 64, 64)
+x = ch07.load_input(64)           # (N, C, H, W) = (1, 3, 64, 64)
 print("x.shape =", x.shape, " min", x.min().round(3), " max", x.max().round(3))
-plots.show_channels(x)
+ch07.show_channels(x)
 
 # %% [markdown]
 # ## 2. A kernel has one layer per input channel; each kernel gives one output channel
@@ -67,15 +67,15 @@ plots.show_channels(x)
 # layers (R, G, B).
 
 # %%
-w, names = plots.kernel_bank("edge", 4)       # (F, C, KH, KW) = (4, 3, 3, 3)
+w, names = ch07.kernel_bank("edge", 4)        # (F, C, KH, KW) = (4, 3, 3, 3)
 b = np.zeros(4)
 print("w.shape =", w.shape, "-> F = 4 kernels, each with C = 3 layers of 3×3")
-plots.show_kernels(w, names)
+ch07.show_kernels(w, names)
 
 # %%
 z, _ = conv.conv2d_forward(x, w, b)           # stride 1, no padding
 print("x", x.shape, "* w", w.shape, "->", z.shape, ": one output channel per kernel")
-plots.show_maps(z, "the four output channels (before ReLU)", symmetric=True, titles=names)
+ch07.show_maps(z, "the four output channels (before ReLU)", symmetric=True, titles=names)
 
 # %% [markdown]
 # The channel sum is real: output channel 3 (the "R only" kernel has zeros in its G and B layers)
@@ -112,9 +112,9 @@ for S, P in [(1, 0), (1, 1), (2, 0), (2, 1), (3, 1), (4, 0)]:
 # feature maps — just not useful ones yet:
 
 # %%
-w_rand = plots.random_kernels(4, seed=0)
+w_rand = ch07.random_kernels(4, seed=0)
 z_rand, _ = conv.conv2d_forward(x, w_rand, np.zeros(4), padding=1)
-plots.show_maps(z_rand, "random (untrained) kernels, padding 1: size kept at 64×64", symmetric=True)
+ch07.show_maps(z_rand, "random (untrained) kernels, padding 1: size kept at 64×64", symmetric=True)
 
 # %% [markdown]
 # ## 5. ReLU on feature maps
@@ -125,7 +125,7 @@ plots.show_maps(z_rand, "random (untrained) kernels, padding 1: size kept at 64�
 # %%
 a = np.maximum(z, 0)
 print("fraction of cells set to 0 by ReLU, per channel:", (a == 0).mean(axis=(0, 2, 3)).round(3))
-plots.show_maps(a, "after ReLU", cmap="magma", titles=names)
+ch07.show_maps(a, "after ReLU", cmap="magma", titles=names)
 
 # %% [markdown]
 # ## 6. Pooling: max or average over windows, no parameters
@@ -141,7 +141,7 @@ m = np.array([[1., 3., 2., 0.],
               [2., 7., 3., 1.]])[None, None]
 p_max, _ = pooling.max_pool2d_forward(m, 2)
 p_avg, _ = pooling.avg_pool2d_forward(m, 2)
-plots.show_grid_numbers([m[0, 0], p_max[0, 0], p_avg[0, 0]], ["input", "max pool k=2", "avg pool k=2"])
+ch07.show_grid_numbers([m[0, 0], p_max[0, 0], p_avg[0, 0]], ["input", "max pool k=2", "avg pool k=2"])
 
 # %%
 print("parameters: Conv2d(3, 4, 3):", nn.Conv2d(3, 4, 3, rng=np.random.default_rng(0)).num_parameters(),
@@ -149,7 +149,7 @@ print("parameters: Conv2d(3, 4, 3):", nn.Conv2d(3, 4, 3, rng=np.random.default_r
       "| AvgPool2d(2):", nn.AvgPool2d(2).num_parameters())
 pa, _ = pooling.max_pool2d_forward(a, 2)
 print("feature maps", a.shape, "-> max pooled", pa.shape)
-plots.show_maps(pa, "max-pooled feature maps: half the size, the strong responses kept", cmap="magma")
+ch07.show_maps(pa, "max-pooled feature maps: half the size, the strong responses kept", cmap="magma")
 
 # %% [markdown]
 # ## 7. A small CNN with a softmax head, trained on real digits
@@ -172,20 +172,20 @@ hist = train.fit(model, split.X_train, split.y_train, optimizer=optim.Adam(model
 test_loss, test_acc = train.evaluate(model, split.X_test, split.y_test)
 print(f"trained in {time.perf_counter() - t0:.1f} s; {model.num_parameters()} parameters; "
       f"test accuracy {test_acc:.3f}, test loss {test_loss:.3f}")
-plots.plot_history(hist)
+ch07.plot_history(hist)
 
 # %%
 probs = train.predict_proba(model, split.X_test[:6])          # softmax of the logits, (6, 10)
 print("each row sums to 1:", probs.sum(axis=1).round(6))
-plots.show_predictions(split.X_test[:6], probs, split.y_test[:6])
+ch07.show_predictions(split.X_test[:6], probs, split.y_test[:6])
 
 # %% [markdown]
 # And the kernels themselves — before and after training. Nothing forced them to be edge
 # detectors; they became whatever lowered the loss:
 
 # %%
-plots.show_kernel_mosaic([w_init[:, 0], model[0].weight[:, 0]],
-                         ["the 8 first-layer kernels at initialisation (random)", "the same kernels after training"])
+ch07.show_kernel_mosaic([w_init[:, 0], model[0].weight[:, 0]],
+                        ["the 8 first-layer kernels at initialisation (random)", "the same kernels after training"])
 
 # %% [markdown]
 # ## 8. Explorer: a convolution layer on the photograph
@@ -200,7 +200,7 @@ plots.show_kernel_mosaic([w_init[:, 0], model[0].weight[:, 0]],
 # a B layer (`0 0 0 0 0 0 0 0 0` for R and G); max vs avg pooling on the edge maps.
 
 # %%
-conv_explorer()
+ch07.conv_explorer()
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch07-conv-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -245,7 +245,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
 # %% nbgrader={"grade": true, "grade_id": "ch07-conv-test", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 from dlcore import conv
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 refs = (conv.conv2d_forward, conv.conv2d_forward_loops)
 # by hand: 2 channels, 3×3 input, 2×2 kernel of ones on channel 0 and twos on channel 1, bias 0.5
 x = np.stack([np.arange(9.0).reshape(3, 3), np.ones((3, 3))])[None]       # (1, 2, 3, 3)
@@ -302,7 +302,7 @@ except NotImplementedError:
 # `dlcore` for every kernel, stride and padding you pick ("not implemented yet" until you solve it).
 
 # %%
-conv_explorer(student_fn=conv2d_forward, n_kernels=1)
+ch07.conv_explorer(student_fn=conv2d_forward, n_kernels=1)
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch07-maxpool-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -338,7 +338,7 @@ def max_pool2d_forward(x, kernel_size, stride=None):
 # %% nbgrader={"grade": true, "grade_id": "ch07-maxpool-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 from dlcore import pooling
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 refs = (pooling.max_pool2d_forward, getattr(pooling, "max_pool2d_forward_loops", None))
 refs = tuple(r for r in refs if r is not None)
 m = np.array([[1., 3., 2., 0.], [4., 2., 1., 5.], [0., 1., 6., 2.], [2., 7., 3., 1.]])[None, None]
@@ -393,7 +393,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None):
 # %% nbgrader={"grade": true, "grade_id": "ch07-avgpool-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 from dlcore import pooling
-from dlcore.grading import check_close, check_shape, run_student
+from dlcore.testing import check_close, check_shape, run_student
 refs = (pooling.avg_pool2d_forward, getattr(pooling, "avg_pool2d_forward_loops", None))
 refs = tuple(r for r in refs if r is not None)
 m = np.array([[1., 3., 2., 0.], [4., 2., 1., 5.], [0., 1., 6., 2.], [2., 7., 3., 1.]])[None, None]

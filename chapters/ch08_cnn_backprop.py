@@ -38,11 +38,11 @@
 # %% nbgrader={"grade": false, "grade_id": "ch08-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # %matplotlib widget
 import numpy as np
-import dlcore.grading  # first: it snapshots the library before any student code runs
+import dlcore.testing  # first: it snapshots numpy and dlcore before any student code runs
 from dlcore import conv, pooling, activations, gradcheck, nn, data
-from dlcore.explorers import ch08 as plots
-from dlcore.explorers.ch07 import load_input, kernel_bank
-from dlcore.explorers.ch08 import backprop_explorer
+from dlcore.explorers import ch08
+from dlcore.explorers.ch07 import load_input, kernel_bank  # chapter 7's photo and kernels
+dlcore.testing.assert_untampered()  # the dlcore modules imported above join the snapshot
 np.set_printoptions(precision=3, suppress=True)
 
 # %% [markdown]
@@ -88,7 +88,7 @@ da_avg = pooling.avg_pool2d_backward(dp, cache_avg)
 switches = pooling.max_pool2d_backward(np.ones_like(p_max), cache_max) != 0   # where a δ of 1 lands
 
 # %%
-plots.show_maps_with_numbers(
+ch08.show_maps_with_numbers(
     [a[0, 0], p_max[0, 0], dp[0, 0], da_max[0, 0], da_avg[0, 0]],
     ["a (forward input)", "max pool(a)", "δp (given)", "δa via max pool", "δa via avg pool"],
     highlight={0: switches[0, 0], 3: switches[0, 0]}, figsize=(12, 2.9))
@@ -127,7 +127,7 @@ print(f"windows that are all 0 after ReLU (a tie): {np.mean(p_fmap == 0):.3f};  
       f"cells whose δ also passes ReLU (z > 0): {np.mean((d_max != 0) & (z_photo > 0)):.3f} of the map")
 
 # %%
-plots.show_real_backflow(fmap, delta, d_max, d_avg)
+ch08.show_real_backflow(fmap, delta, d_max, d_avg)
 
 # %% [markdown]
 # Max pooling sends gradient to exactly one cell in four (0.25 of the map): the other three
@@ -164,9 +164,9 @@ w1 = np.array([[1., 2., 3.],
 z1, cache1 = conv.conv2d_forward(x1, w1, np.zeros(1))  # (1, 1, 4, 4)
 dz1 = np.zeros_like(z1); dz1[0, 0, 1, 2] = 1.0         # a single δ
 dx1, dw1, db1 = conv.conv2d_backward(dz1, cache1)
-plots.show_maps_with_numbers([w1[0, 0], dz1[0, 0], dx1[0, 0], conv.rot180(w1)[0, 0]],
-                             ["kernel w", "δz: one cell", "δx = the kernel, stamped", "rot180(w)"],
-                             figsize=(10, 2.8))
+ch08.show_maps_with_numbers([w1[0, 0], dz1[0, 0], dx1[0, 0], conv.rot180(w1)[0, 0]],
+                            ["kernel w", "δz: one cell", "δx = the kernel, stamped", "rot180(w)"],
+                            figsize=(10, 2.8))
 
 # %%
 dz2 = np.round(rng.normal(size=z1.shape), 1)                        # a δ everywhere
@@ -235,7 +235,7 @@ print("dW against a numerical gradient, max relative error:",
 z4, cache4 = conv.conv2d_forward(x1, w1, np.zeros(1), stride=2)     # (1, 1, 2, 2)
 dz4 = np.array([[1.0, -2.0], [0.5, 3.0]])[None, None]
 dx4 = conv.conv2d_backward(dz4, cache4)[0]
-dilated = plots.dilate(dz4[0, 0], 2)                                # 3×3 with zeros between
+dilated = ch08.dilate(dz4[0, 0], 2)                                 # 3×3 with zeros between
 print("stride 2: max |δx − full_conv(dilate(δz), rot180 w)| =",
       np.abs(dx4[0, 0, :5, :5] - conv.full_convolve2d(dilated, conv.rot180(w1[0, 0]))).max(),
       "| last row/column (never used by the forward):", np.abs(dx4[0, 0, 5:, :]).max(), np.abs(dx4[0, 0, :, 5:]).max())
@@ -275,9 +275,9 @@ d_z1 = net[1].backward(d_relu_out)        # times ReLU's f'(z1)
 d_x = net[0].backward(d_z1)               # conv1's rule: full convolution with rot180(w1)
 print("equals Sequential.backward:", np.allclose(d_x, dx5),
       "| cells with δ after the pool:", np.count_nonzero(d_relu_out[0, 0]), "of 64")
-plots.show_maps_with_numbers([d_pooled[0, 0], d_relu_out[0, 0], d_z1[0, 0], d_x[0, 0]],
-                             ["δ at the pooled map", "through max pool", "× f'(z1)", "δx through conv1"],
-                             fontsize=6, number_format="{:.2f}", figsize=(12, 3.2))
+ch08.show_maps_with_numbers([d_pooled[0, 0], d_relu_out[0, 0], d_z1[0, 0], d_x[0, 0]],
+                            ["δ at the pooled map", "through max pool", "× f'(z1)", "δx through conv1"],
+                            fontsize=6, number_format="{:.2f}", figsize=(12, 3.2))
 
 # %% [markdown]
 # ## 5. Explorer: watch the residual flow back
@@ -296,7 +296,7 @@ plots.show_maps_with_numbers([d_pooled[0, 0], d_relu_out[0, 0], d_z1[0, 0], d_x[
 # `conv2d_backward` against the full-convolution formula and dW against the correlation.
 
 # %%
-backprop_explorer()
+ch08.backprop_explorer()
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch08-maxpool-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -340,7 +340,7 @@ def max_pool2d_backward(dout, x, kernel_size, stride=None):
 # %% nbgrader={"grade": true, "grade_id": "ch08-maxpool-test", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 from dlcore import pooling
-from dlcore.grading import check_close, check_shape, check_gradient, run_student
+from dlcore.testing import check_close, check_shape, check_gradient, run_student
 ref = pooling.max_pool2d_backward
 # the worked example of section 2
 a = np.array([[1., 3., 2., 0.], [4., 2., 1., 5.], [0., 1., 6., 2.], [2., 7., 3., 1.]])[None, None]
@@ -414,7 +414,7 @@ def avg_pool2d_backward(dout, x_shape, kernel_size, stride=None):
 # %% nbgrader={"grade": true, "grade_id": "ch08-avgpool-test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 from dlcore import pooling
-from dlcore.grading import check_close, check_shape, check_gradient, run_student
+from dlcore.testing import check_close, check_shape, check_gradient, run_student
 ref = pooling.avg_pool2d_backward
 dp = np.array([[0.1, -0.2], [0.3, 0.4]])[None, None]
 got = run_student(avg_pool2d_backward, dp, (1, 1, 4, 4), 2, forbid=(ref,))
@@ -499,7 +499,7 @@ def conv2d_backward(dout, x, w, padding=0):
 # %% nbgrader={"grade": true, "grade_id": "ch08-convback-test", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 from dlcore import conv
-from dlcore.grading import check_close, check_shape, check_gradient, run_student
+from dlcore.testing import check_close, check_shape, check_gradient, run_student
 refs = (conv.conv2d_backward, conv.full_convolve2d)
 # one δ stamps the kernel onto the input (section 3)
 x = np.arange(36, dtype=float).reshape(1, 1, 6, 6) / 10
@@ -550,7 +550,7 @@ for seed in range(3):
 # shows only for one pattern, one pooling or one padding.
 
 # %%
-backprop_explorer(step=3, pattern="random", student_fns={
+ch08.backprop_explorer(step=3, pattern="random", student_fns={
     "max_pool2d_backward": max_pool2d_backward, "avg_pool2d_backward": avg_pool2d_backward,
     "conv2d_backward": conv2d_backward})
 
@@ -601,7 +601,7 @@ def find_wrong_backward(forward, candidates, x):
 # %% nbgrader={"grade": true, "grade_id": "ch08-findbug-test", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 from dlcore import conv, pooling
-from dlcore.grading import run_student
+from dlcore.testing import run_student
 rng = np.random.default_rng(11)
 w = rng.normal(size=(2, 1, 3, 3)); b = np.zeros(2)
 fwd = lambda xx: conv.conv2d_forward(xx, w, b)[0]
