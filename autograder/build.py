@@ -91,6 +91,8 @@ def to_text(nb) -> str:
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         cell.pop("id", None)
+        if "nbgrader" in cell.metadata:  # one key order on every header line
+            cell.metadata["nbgrader"] = dict(sorted(cell.metadata["nbgrader"].items()))
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nb.metadata["jupytext"] = {"notebook_metadata_filter": HEADER_FILTER}
