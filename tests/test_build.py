@@ -168,3 +168,11 @@ def test_from_notebook_writes_back_only_the_edit(tmp_path):
     assert B.import_notebook(nb_path, src) == src / f"{F}.py"
     after = (src / f"{F}.py").read_text()
     assert after == before.replace("# A two-exercise notebook", "# A small notebook")
+
+
+@pytest.mark.xfail(strict=True, reason="chapters/ holds every solution and hidden test as text; the lead owns "
+                   "autograder/grade.py and is to add REPO / 'chapters' to hidden_paths (then delete this marker)")
+def test_grading_sandbox_hides_the_text_sources(tmp_path):
+    from autograder.grade import Settings, hidden_paths
+
+    assert str((REPO / "chapters").resolve()) in hidden_paths(Settings(root=tmp_path))
