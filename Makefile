@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test venv release explore hub bench bench-grading clean
+.PHONY: lab test venv notebooks release explore hub bench bench-grading clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,10 @@ lab: $(STAMP)
 # OpenBLAS's threads fight each other and small matrix products get 10-40x slower.
 test: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q
+
+# chapters/*.py (the text sources) -> solutions/*.ipynb -> course/ (see docs/authoring.md)
+notebooks: $(STAMP)
+	$(BIN)/python -m autograder build
 
 release: $(STAMP)
 	$(BIN)/python -m autograder release

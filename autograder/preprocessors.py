@@ -36,13 +36,14 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
+from dlcore.testing import INTEGRITY_MARK  # defined once, in the checking module
+
 KERNEL_DIED = "KernelDied"
 KERNEL_STOPPED = "KernelStopped"
 BUDGET_EXCEEDED = "NotebookTimeBudgetExceeded"
 OUTPUT_LIMIT = "[output truncated: "
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
-INTEGRITY_MARK = "INTEGRITY:"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_LINE = re.compile(r"Cell In\s*\[[^\]]*\],\s*line (\d+)")
 
