@@ -503,7 +503,8 @@ def supervise(argv: list[str]) -> int:
                          cwd_src=os.environ.get("DLCOURSE_SANDBOX_CWD_SRC"), tmp_bytes=lim.tmp,
                          uid=uid, venv_bin=os.path.dirname(sys.executable))
         cmd += ["--", *wrap_kernel(kernel, uid)]
-        env = None
+        # bubblewrap's own init is pid 1 in the sandbox: /proc/1/environ must hold nothing.
+        env = {"PATH": "/usr/bin:/bin"}
     else:
         # No bubblewrap: limits only, as the grader's own user, without the grader's secrets.
         cmd = kernel
