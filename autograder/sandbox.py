@@ -212,7 +212,9 @@ def bwrap_argv(*, runtime: str, etc_dir: str, cwd: str | None, cwd_src: str | No
         argv += ["--chdir", "/tmp/home"]
     for k, v in kernel_env(venv_bin or os.path.dirname(sys.executable)).items():
         argv += ["--setenv", k, v]
-    return argv
+    # The sandbox's own root (the folders bubblewrap made for the mount points) is a tmpfs that,
+    # in a user namespace, belongs to the kernel's uid: make it read-only, or it is unbounded scratch.
+    return argv + ["--remount-ro", "/"]
 
 
 def wrap_kernel(kernel: list[str], uid: int | None) -> list[str]:
@@ -551,6 +553,8 @@ def supervise(argv: list[str]) -> int:
                     _kill(child, cg)
     os.close(rfd)
     st.returncode = child.wait()
+    if not st.killed and dir_bytes(runtime, lim.scratch) > lim.scratch:
+        st.killed = "scratch-limit"  # filled it and ended before the watchdog's next look
     _kill(child, cg)
     if cg is not None:
         ev = cg.events()

@@ -335,3 +335,16 @@ def test_collect_refuses_links_and_oversize_notebooks(tmp_path, source):
     err3 = __import__("io").StringIO()
     assert collect(inbox, tmp_path / "root3", source=source, out=__import__("io").StringIO(), err=err3) == 1
     assert "symbolic link" in err3.getvalue()
+
+
+def test_autograde_failed_reason_is_nbgraders_own_error_not_its_reraise():
+    from autograder.grade import autograde_error
+
+    out = {"success": False,
+           "log": "[ERROR] Timeout waiting for execute reply (30s).\n"
+                  "[ERROR] Notebook JSON is invalid: 'grade_id' is a required property\n",
+           "error": "Traceback (most recent call last):\n  File \"x.py\", line 3, in convert\n"
+                    "    raise NbGraderException(msg)\nnbgrader.converters.base.NbGraderException: Please see the "
+                    "error log above for details.\n"}
+    assert autograde_error(out) == "[ERROR] Notebook JSON is invalid: 'grade_id' is a required property"
+    assert autograde_error({"error": "KeyError: 'grade_id'"}) == "KeyError: 'grade_id'"
