@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from dlcore import activations as A
-from dlcore.explorers import ch03
+from dlcore.chapters import ch03
 
 
 def test_c3_sigmoid_grad_peaks_at_a_quarter():
