@@ -1,5 +1,4 @@
 """dlcore.surfaces: analytic gradients and Hessians, trajectories, the fast path."""
-import time
 import warnings
 
 import numpy as np
@@ -154,14 +153,4 @@ def test_errors():
         run_optimizer("saddle", "adam", steps=-1)
 
 
-def test_trajectory_cost_is_small():
-    # The chapter-4 explorer recomputes five 200-step trajectories per slider move.
-    times = []
-    for _ in range(30):
-        t0 = time.perf_counter()
-        for name in ("sgd", "momentum", "nesterov", "rmsprop", "adam"):
-            run_optimizer("rosenbrock", name, steps=200, lr=1e-3)
-        times.append(time.perf_counter() - t0)
-    med = float(np.median(times))
-    print(f"five 200-step trajectories: median {med * 1e3:.2f} ms")
-    assert med < 25e-3  # loose: measured about 0.5 ms
+# The cost of the explorer's trajectories is timed in benchmarks/bench_claims.py, not asserted here.
