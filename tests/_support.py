@@ -10,6 +10,14 @@ import signal
 import subprocess
 
 
+def render_once_then_skip_renders(explorer):
+    """Render an explorer's figure once (the artists really draw), then make ``draw_idle`` a no-op
+    so that tests driving many updates do not pay an Agg render each."""
+    explorer.fig.canvas.draw()
+    explorer.fig.canvas.draw_idle = lambda *a, **k: None
+    return explorer
+
+
 def stop_process_group(proc: subprocess.Popen, timeout: float = 30) -> None:
     """Stop a server a test started in its own process group (its kernels, proxy, spawned
     servers included), and nothing else — even when the group's leader has already exited."""
