@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlcore.chapters.images import kernel_bank, load_input  # noqa: F401 - chapter 7's photo and kernels, for chapter 8
+
 
 POOL_K = 2
 

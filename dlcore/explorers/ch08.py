@@ -17,7 +17,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.patches import Rectangle
 
 from dlcore.chapters.ch08 import (  # noqa: F401 - the chapter's numbers, re-exported for its notebook
-    POOL_K, backflow, dilate, full_conv_rot180, stack_input, top_delta)
+    POOL_K, backflow, dilate, full_conv_rot180, kernel_bank, load_input, stack_input, top_delta)
 from dlcore.explorers.base import Explorer, new_figure
 from dlcore.explorers.fastdraw import StaticLayer, TextGrid
 
