@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test test-fast venv release explore hub bench bench-grading clean
+.PHONY: lab test test-fast venv notebooks release explore hub bench bench-grading clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(STAMP)
 # grading, no hub, no browser (those are marked slow / browser; `make test` runs them).
 test-fast: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# chapters/*.py (the text sources) -> solutions/*.ipynb -> course/ (see docs/authoring.md)
+notebooks: $(STAMP)
+	$(BIN)/python -m autograder build
 
 release: $(STAMP)
 	$(BIN)/python -m autograder release

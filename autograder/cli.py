@@ -1,5 +1,6 @@
 """Command line: ``python -m autograder <command>``; instructor guide in autograder/README.md.
 
+  build [CHAPTER…] [--check]         chapters/*.py -> solutions/*.ipynb -> course/ (the chapter build)
   release [CHAPTER…]                 generate course/ from solutions/
   bundle OUT                         the student distribution (folder, or OUT.zip)
   collect PATH --root DIR            import submissions into DIR/submitted
@@ -28,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
+    bd = sub.add_parser("build", help="build solutions/*.ipynb from the text sources in chapters/, then course/")
+    bd.add_argument("chapters", nargs="*", help="chapter ids such as ch01_objective_functions (default: all)")
+    bd.add_argument("--check", action="store_true",
+                    help="write nothing; exit 1 if solutions/ or course/ differ from a fresh build")
+    bd.add_argument("--from-notebook", type=Path, metavar="IPYNB",
+                    help="first rewrite chapters/<ch>.py from an edited solutions/<ch>/<ch>.ipynb")
     r = sub.add_parser("release", help="generate course/ (student notebooks) from solutions/")
     r.add_argument("chapters", nargs="*", help="chapter ids such as ch01_objective_functions (default: all)")
     b = sub.add_parser("bundle", help="write the student distribution to OUT (a folder, or a .zip file)")
@@ -66,6 +73,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.command}: --root {root} is inside the repository; a term's grading data (submissions, "
               "gradebook, feedback) must live outside it", file=sys.stderr)
         return 2
+    if args.command == "build":
+        from autograder.build import BuildError, build, import_notebook, stale
+        from autograder.release import ReleaseError
+
+        try:
+            if args.check:
+                diffs = stale()
+                for d in diffs:
+                    print(f"differs from a fresh build: {d}", file=sys.stderr)
+                if diffs:
+                    print("run `python -m autograder build` (or `make notebooks`) and commit the result",
+                          file=sys.stderr)
+                return 1 if diffs else 0
+            if args.from_notebook is not None:
+                print(f"wrote {import_notebook(args.from_notebook).relative_to(REPO)}")
+            written = build(args.chapters or None)
+        except (BuildError, ReleaseError) as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        for path in written:
+            print(f"built {path.relative_to(REPO)}")
+        if not written:
+            print("solutions/ and course/ are up to date")
+        return 0
     if args.command == "release":
         from autograder.release import ReleaseError, release
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from autograder.release import REPO, chapters, ensure_venv_on_path, load_config
 
 STUDENT_OK = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-."
-INTEGRITY_MARK = "INTEGRITY:"
+from dlcore.testing import INTEGRITY_MARK  # noqa: E402 - defined once, in the checking module
 SETTINGS_VERSION = "1"
 
 

@@ -24,7 +24,7 @@ KERNEL_DIED = "KernelDied"
 BUDGET_EXCEEDED = "NotebookTimeBudgetExceeded"
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
-INTEGRITY_MARK = "INTEGRITY:"
+from dlcore.testing import INTEGRITY_MARK  # noqa: E402 - defined once, in the checking module
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_LINE = re.compile(r"Cell In\s*\[[^\]]*\],\s*line (\d+)")
 

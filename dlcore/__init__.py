@@ -5,6 +5,9 @@ The numpy core (one module per concept, the chapter that teaches it in brackets)
 ``batchnorm`` [5], ``regularization`` [6], ``linear`` [1, 6], ``conv`` and ``pooling`` [7, 8],
 ``gradcheck``, ``nn`` (layer objects), ``train`` (the training loop), ``data`` (offline data sets).
 Plots and widgets live in :mod:`dlcore.explorers` and import matplotlib/ipywidgets themselves.
+:mod:`dlcore.testing` holds the checks the notebooks' test cells call; it arms itself against
+tampering when imported, so it is imported by name (``import dlcore.testing``) and never by
+``from dlcore import *``.
 
 Submodules load on first use (``dlcore.conv`` or ``import dlcore.conv``), so ``import dlcore``
 takes milliseconds.
@@ -17,7 +20,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "losses", "softmax", "activations", "optim", "surfaces", "batchnorm", "regularization",
-    "linear", "conv", "pooling", "gradcheck", "nn", "train", "data", "explorers", "grading",
+    "linear", "conv", "pooling", "gradcheck", "nn", "train", "data", "explorers",
 )
 __all__ = list(_SUBMODULES)
 

@@ -98,10 +98,10 @@ MESSY = {
     "corrupt": (lambda st, so, *_: '{"cells": [ {"cell_type": "code", "source": "x = 1"', 0, ["invalid-notebook"]),
     "patcher": (lambda st, so, *_: S.fill(st, {"ch00-norm-impl": GOOD_NORM, "ch00-msq-impl":
                 "import sys, types\n"
-                "fake = types.ModuleType('dlcore.grading')\n"
+                "fake = types.ModuleType('dlcore.testing')\n"
                 "fake.check_close = lambda *a, **k: None\n"
                 "fake.run_student = lambda fn, *a, forbid=(), **k: fn(*a, **k)\n"
-                "sys.modules['dlcore.grading'] = fake\n"
+                "sys.modules['dlcore.testing'] = fake\n"
                 "np.allclose = lambda *a, **k: True\n"
                 "def mean_square(x):\n    return 0.0"}), 2, ["integrity:ch00-msq-test"]),
     "snoop": (lambda st, so, src, root: S.fill(st, {"ch00-norm-impl": GOOD_NORM, "ch00-msq-impl": _snoop(src, root)}),

@@ -1,4 +1,4 @@
-"""Fast unit tests of the autograder's parts: dlcore.grading hardening, feedback trimming,
+"""Fast unit tests of the autograder's parts: dlcore.testing hardening, feedback trimming,
 collect, the sandbox command line (the whole class is graded in test_autograder_class.py)."""
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _fresh_python(code: str) -> subprocess.CompletedProcess:
-    """Tampering poisons dlcore.grading for the rest of a process: run each case in its own."""
+    """Tampering poisons dlcore.testing for the rest of a process: run each case in its own."""
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                           cwd=REPO, timeout=120)
 
@@ -34,7 +34,7 @@ def _fresh_python(code: str) -> subprocess.CompletedProcess:
      "sys.setprofile"),
 ])
 def test_run_student_catches_the_reference_however_it_is_reached(body, marker):
-    r = _fresh_python("import sys, numpy as np, dlcore.grading as g\ndef l2(x):\n    " + body + """
+    r = _fresh_python("import sys, numpy as np, dlcore.testing as g\ndef l2(x):\n    " + body + """
 try:
     g.run_student(l2, np.ones(3), forbid=(np.linalg.norm,))
     print("MISSED")
@@ -51,12 +51,12 @@ print(g.run_student(lambda x: float((x * x).sum()) ** 0.5, np.ones(4), forbid=(n
     "np.allclose = lambda *a, **k: True",
     "import builtins; builtins.abs = lambda x: 0",
     "import dlcore.gradcheck as gc; gc.numerical_gradient = lambda *a, **k: None",
-    "sys.modules['dlcore.grading'] = types.ModuleType('fake'); g._guard()",
+    "sys.modules['dlcore.testing'] = types.ModuleType('fake'); g._guard()",
     "import builtins; real = builtins.__import__; builtins.__import__ = lambda *a, **k: real(*a, **k); g._guard()",
 ])
 def test_monkeypatching_is_caught_by_the_next_check(attack):
     r = _fresh_python(f"""
-        import sys, types, numpy as np, dlcore.grading as g
+        import sys, types, numpy as np, dlcore.testing as g
         import dlcore.gradcheck
         g._guard()  # what IPython's pre_run_cell hook does before the student's next cell
         {attack}
@@ -65,7 +65,7 @@ def test_monkeypatching_is_caught_by_the_next_check(attack):
             print("MISSED")
         except g.IntegrityError as e:
             print(e)
-        print(sys.modules['dlcore.grading'] is g)
+        print(sys.modules['dlcore.testing'] is g)
     """)
     lines = r.stdout.splitlines()
     assert lines[0].startswith("INTEGRITY:"), r.stdout + r.stderr
@@ -75,7 +75,7 @@ def test_monkeypatching_is_caught_by_the_next_check(attack):
 def test_grading_module_is_read_only_and_checks_still_work():
     import numpy as np
 
-    import dlcore.grading as g
+    import dlcore.testing as g
 
     with pytest.raises(AttributeError):
         g.check_close = lambda *a, **k: None

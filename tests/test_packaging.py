@@ -77,3 +77,25 @@ def test_makefile_targets_build_venv_first():
 def test_readme_first_screen_gives_the_two_commands():
     first_screen = "\n".join((ROOT / "README.md").read_text().splitlines()[:25])
     assert "make lab" in first_screen and "make test" in first_screen
+
+
+def test_import_star_does_not_arm_the_notebook_checks():
+    """dlcore.testing snapshots numpy and hooks IPython when imported: only a setup cell may do that."""
+    code = ("import sys\nfrom dlcore import *\n"
+            "print('dlcore.testing' in sys.modules, 'testing' in dir())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr
+
+
+def test_one_integrity_marker():
+    """The marker the autograder looks for is defined once, in dlcore.testing, and imported."""
+    import autograder.grade
+    import autograder.preprocessors
+    import dlcore.testing
+
+    literal = re.compile(r"[\"']INTEGRITY:")
+    defined = sorted(p.relative_to(ROOT).as_posix() for top in ("dlcore", "autograder")
+                     for p in (ROOT / top).rglob("*.py") if literal.search(p.read_text(encoding="utf-8")))
+    assert defined == ["dlcore/testing.py"], defined
+    assert autograder.grade.INTEGRITY_MARK is dlcore.testing.INTEGRITY_MARK
+    assert autograder.preprocessors.INTEGRITY_MARK is dlcore.testing.INTEGRITY_MARK

@@ -1,4 +1,8 @@
-"""Checks for the notebooks' autograded test cells (every chapter).
+"""dlcore.testing: the checks the notebooks' autograded test cells call (every chapter).
+
+Named in the spirit of ``numpy.testing`` and ``torch.testing``: assertions that compare a
+result with what was expected and say both. Unlike those, importing it arms it, so it is
+never imported by ``from dlcore import *``; each chapter's setup cell imports it by name.
 
 Each chapter's first (locked) cell imports this module, before any student code runs. On
 import it keeps its own references to the numpy and builtin functions it uses and takes a
@@ -15,7 +19,9 @@ The test cells use:
 * ``run_student(fn, *args, forbid=(reference_fn, ...), **kwargs)`` – call the student's
   function while watching which code runs; calling a forbidden reference (imported, aliased,
   via ``getattr`` or ``sys.modules``) raises :class:`IntegrityError`, whose message starts
-  with ``INTEGRITY:`` so the autograder can flag it.
+  with ``INTEGRITY:`` (:data:`INTEGRITY_MARK`, which the autograder imports) so it can flag it.
+* ``check_step_against(step, reference, shape, steps, seed, forbid=..., **hyper)`` – run a
+  student's optimizer step side by side with a ``dlcore.optim`` optimizer on seeded gradients.
 
 Hardening (what a student cell cannot do to turn a wrong answer into points): rebinding a
 watched function is detected by the snapshot; replacing ``sys.modules`` entries,
@@ -58,6 +64,11 @@ _range = range
 _AssertionError = AssertionError
 _list = list
 _hasattr = hasattr
+_dict = dict
+_type = type
+_array_equal = _np.array_equal
+_copy = _np.copy
+_default_rng = _np.random.default_rng
 # Calling these from the function under test would blind the profiler that watches it.
 _ESCAPES = {_id(_sys.setprofile): "sys.setprofile", _id(_sys.settrace): "sys.settrace",
             _id(_threading.setprofile): "threading.setprofile"}
@@ -205,6 +216,57 @@ def check_gradient(f, x, analytic, what: str = "gradient", h: float = 1e-6, rtol
     check_close(analytic, num, what=f"{what} (compared with a numerical gradient)", rtol=rtol, atol=atol)
 
 
+def check_step_against(step, reference, shape, steps: int, seed: int, *, forbid=(), nondecreasing: str | None = None,
+                       **hyper) -> None:
+    """Run a student's optimizer step and a reference optimizer side by side for ``steps`` steps.
+
+    ``step(w, g, state, **hyper) -> (w_new, state_new)`` must leave ``w``, ``g`` and ``state``
+    unchanged (state is ``{}`` before the first step). ``reference(params, **hyper)`` builds an
+    optimizer whose ``.step(grads)`` updates ``params`` in place: a ``dlcore.optim`` class, or a
+    small function that maps the exercise's hyperparameter names onto one. Weights start at a
+    seeded ``standard_normal(shape)``; each gradient is ``standard_normal(shape)`` scaled by
+    ``10**uniform(-2, 1)``, so the steps meet gradients over three decades. After every step the
+    two weights must agree; ``nondecreasing`` names a state entry that must never decrease.
+    Each call of ``step`` goes through :func:`run_student` with ``forbid``.
+    """
+    assert_untampered()
+    name = _getattr(step, "__name__", "step")
+    rng = _default_rng(seed)
+    w0 = rng.standard_normal(shape)
+    w, state = w0.copy(), {}
+    p = w0.copy()
+    opt = reference([p], **hyper)
+    previous = None
+    for t in _range(steps):
+        g = rng.standard_normal(shape) * 10.0 ** rng.uniform(-2, 1)
+        w_in, g_copy, w_copy = w, g.copy(), w.copy()
+        state_copy = {k: _copy(v) for k, v in state.items()}
+        out = run_student(step, w_in, g, state, forbid=forbid, **hyper)
+        if not (_isinstance(out, _tuple) and _len(out) == 2):
+            raise _AssertionError(f"{name} must return a pair (w_new, state_new)")
+        w, new_state = out
+        if not _isinstance(new_state, _dict):
+            raise _AssertionError(f"{name} must return (w_new, state_new) with state_new a dict, "
+                                  f"got {_type(new_state).__name__}")
+        if not (_array_equal(g, g_copy) and _array_equal(w_in, w_copy)):
+            raise _AssertionError(f"{name} must not change w or g in place")
+        for k, v in state_copy.items():
+            if not _array_equal(state[k], v):
+                raise _AssertionError(f"{name} must not change the state passed in")
+        state = new_state
+        opt.step([g])
+        check_shape(w, shape, f"{name}: w after step {t + 1}")
+        check_close(w, p, f"{name}: w after step {t + 1} of {steps} (compared with dlcore.optim), shape {shape}")
+        if nondecreasing is not None:
+            if nondecreasing not in state:
+                raise _AssertionError(f"{name}: state_new has no entry {nondecreasing!r} after step {t + 1}")
+            now = _as_array(state[nondecreasing], f"{name}: state[{nondecreasing!r}]")
+            if previous is not None and not (now >= previous).all():
+                raise _AssertionError(f"{name}: state[{nondecreasing!r}] must never decrease, but it did at "
+                                      f"step {t + 1}")
+            previous = now
+
+
 def _forbidden_codes(forbid):
     """Code objects (Python functions) and ids (C functions) of every forbidden reference.
 
@@ -287,7 +349,7 @@ def _guard(*_args, **_kwargs) -> None:
     """Undo (and remember) swaps of watched modules in sys.modules and of the notebook's ``np``.
 
     Runs before every cell (an IPython ``pre_run_cell`` hook) and before every check, so a
-    test cell's ``from dlcore.grading import check_close`` always gets the genuine module.
+    test cell's ``from dlcore.testing import check_close`` always gets the genuine module.
     Never raises: a failing hook would print to stderr, and a test cell writing to stderr
     scores 0.
     """
@@ -336,10 +398,10 @@ def _install_guard() -> None:
 
 class _FrozenModule(_types.ModuleType):
     def __setattr__(self, name, value):
-        raise AttributeError(f"dlcore.grading is read-only: cannot set {name!r}")
+        raise AttributeError(f"dlcore.testing is read-only: cannot set {name!r}")
 
     def __delattr__(self, name):
-        raise AttributeError(f"dlcore.grading is read-only: cannot delete {name!r}")
+        raise AttributeError(f"dlcore.testing is read-only: cannot delete {name!r}")
 
 
 _take_snapshot()
