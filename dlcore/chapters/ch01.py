@@ -14,6 +14,7 @@ from dlcore.activations import sigmoid, sigmoid_grad
 from dlcore.linear import linear_backward, linear_forward
 from dlcore.losses import (binary_cross_entropy_with_logits, sigmoid_bce_grad_z, sigmoid_mse_grad_z,
                            sigmoid_mse_loss)
+from dlcore.optim import SGD
 
 
 def sigmoid_output_table(z, y: float = 1.0) -> dict[str, np.ndarray]:
@@ -110,7 +111,7 @@ def loss_grids(x, y, w_range=(-6.0, 6.0), b_range=(-6.0, 6.0), n: int = 81):
 
 
 def train_neuron(loss: str, w0: float, b0: float, x, y, lr: float = 1.0, steps: int = 200) -> np.ndarray:
-    """Plain gradient descent on one sigmoid neuron with ``loss`` = ``"mse"`` or ``"bce"``.
+    """Plain gradient descent (``dlcore.optim.SGD``) on one sigmoid neuron, ``loss`` = ``"mse"`` or ``"bce"``.
 
     Returns the trajectory, shape ``(steps + 1, 4)``: columns ``w, b, loss, accuracy`` before
     each step (accuracy: the fraction of samples with ``(σ(w·x + b) > 0.5) == y``).
@@ -120,10 +121,13 @@ def train_neuron(loss: str, w0: float, b0: float, x, y, lr: float = 1.0, steps: 
         raise ValueError(f"train_neuron: loss must be 'mse' or 'bce', got {loss!r}")
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    w, b = float(w0), float(b0)
+    wb = np.array([float(w0), float(b0)])
+    opt = SGD([wb], lr=lr)
     out = np.empty((steps + 1, 4))
     for t in range(steps + 1):
+        w, b = float(wb[0]), float(wb[1])
         r = neuron_loss_and_grads(w, b, x, y)
         out[t] = w, b, r[loss], ((sigmoid(w * x + b) > 0.5) == (y > 0.5)).mean()
-        w, b = w - lr * r[f"d{loss}_dw"], b - lr * r[f"d{loss}_db"]
+        if t < steps:
+            opt.step([np.array([r[f"d{loss}_dw"], r[f"d{loss}_db"]])])
     return out
