@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test test-fast venv notebooks release explore hub bench bench-grading clean
+.PHONY: lab test test-fast venv notebooks data release explore hub bench bench-grading clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,6 +33,10 @@ test-fast: $(STAMP)
 # chapters/*.py (the text sources) -> solutions/*.ipynb -> course/ (see docs/authoring.md)
 notebooks: $(STAMP)
 	$(BIN)/python -m autograder build
+
+# Every shipped data file that is computed (not downloaded): chapter 6's overfitting sweep.
+data: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m dlcore.chapters.ch06 --rebuild-sweep
 
 release: $(STAMP)
 	$(BIN)/python -m autograder release

@@ -9,5 +9,5 @@ two chapters share lives in :mod:`dlcore.chapters._shared`).
 
 Shipped data files and the commands that rebuild them:
 
-* ``dlcore/data/ch06_sweep.npz``: ``python -m dlcore.chapters.ch06 --rebuild-sweep``.
+* ``dlcore/data/ch06_sweep.npz``: ``python -m dlcore.chapters.ch06 --rebuild-sweep`` (``make data``).
 """
