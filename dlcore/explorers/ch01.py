@@ -1,5 +1,8 @@
 """Chapter 1 (objective functions): MSE versus cross-entropy for a sigmoid output.
 
+The numbers come from :mod:`dlcore.chapters.ch01` (numpy only); its names are re-exported here
+so the chapter's notebook needs one import. This module draws them.
+
 Static figures for the chapter's claims and :func:`loss_surface_explorer`, the loss surface of
 one sigmoid neuron ``p = σ(w·x + b)`` over ``(w, b)`` for MSE and binary cross-entropy side by
 side. All numbers come from :mod:`dlcore.losses`, :mod:`dlcore.activations` and

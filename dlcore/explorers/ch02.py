@@ -1,5 +1,8 @@
 """Chapter 2 (softmax): static figures and :func:`softmax_explorer`.
 
+The numbers come from :mod:`dlcore.chapters.ch02` (numpy only); its names are re-exported here
+so the chapter's notebook needs one import. This module draws them.
+
 Everything shown is computed with :mod:`dlcore.softmax` and :mod:`dlcore.losses`:
 probabilities ``p = softmax(z / T)``, the cross-entropy ``−log p_y`` of a chosen true class and
 its gradient ``p − y`` with respect to the (tempered) logits.

@@ -1,4 +1,7 @@
-"""Chapter 3 (ReLU instead of sigmoid): static figures, measurements and the vanishing-gradient explorer.
+"""Chapter 3 (ReLU instead of sigmoid): static figures and the vanishing-gradient explorer.
+
+The numbers come from :mod:`dlcore.chapters.ch03` (numpy only); its names are re-exported here
+so the chapter's notebook needs one import. This module draws them.
 
 Everything here computes with :mod:`dlcore.activations` and :mod:`dlcore.nn`; the notebook
 calls each helper in one line. :func:`vanishing_gradient_explorer` runs a real forward and

@@ -1,5 +1,8 @@
 """Chapter 4 (learning rate and optimizers): static figures and the optimizer explorer.
 
+The numbers come from :mod:`dlcore.chapters.ch04` (numpy only); its names are re-exported here
+so the chapter's notebook needs one import. This module draws them.
+
 The figures plot what :mod:`dlcore.optim` and :mod:`dlcore.surfaces` compute; the notebook
 calls each one in a line. :func:`optimizer_explorer` draws the six optimizers' trajectories
 over a contour plot of a test surface and their loss against the step, recomputing every

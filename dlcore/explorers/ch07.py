@@ -1,5 +1,8 @@
 """Chapter 7 (CNN layers): static figures and the convolution explorer.
 
+The numbers come from :mod:`dlcore.chapters.ch07` (numpy only); its names are re-exported here
+so the chapter's notebook needs one import. This module draws them.
+
 ``conv_explorer()`` shows an RGB photograph going through one convolution layer (a bank of
 kernels, each with one 3×3 layer per input channel), ReLU, and max or average pooling; every
 output channel is drawn, and the read-out prints the shapes that the size formula predicts.

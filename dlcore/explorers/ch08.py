@@ -1,5 +1,8 @@
 """Chapter 8 (CNN backprop): static figures and the residual-backflow explorer.
 
+The numbers come from :mod:`dlcore.chapters.ch08` (numpy only); its names are re-exported here
+so the chapter's notebook needs one import. This module draws them.
+
 ``backprop_explorer()`` runs a tiny stack x (1×1×8×8) → conv 3×3 → ReLU → pool 2×2 forward,
 puts a residual δ at the top (one cell, all ones, or random), and walks it back one layer
 per step: through the pool (max: to the arg-max switch; average: δ/k² to every cell of the
