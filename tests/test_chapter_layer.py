@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -49,8 +50,9 @@ def test_importing_every_claims_test_and_chapter_module_loads_no_matplotlib():
             + "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'ipywidgets') "
               "or m.startswith('dlcore.explorers'))\n"
               "print(' '.join(bad))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1"})
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("MPLBACKEND", None)  # nothing here should even look for a backend
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"these came in with the chapter layer: {out.stdout.strip()}"
 
