@@ -21,7 +21,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from autograder.release import REPO, ReleaseError
+from autograder.release import REPO, ReleaseError, write_if_changed
 
 SOURCES = REPO / "chapters"
 FORMAT = "py:percent"
@@ -99,16 +99,6 @@ def to_text(nb) -> str:
     return jupytext.writes(nb, fmt=FORMAT)
 
 
-def _write_if_changed(path: Path, data: bytes) -> bool:
-    if path.exists() and path.read_bytes() == data:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return True
-
-
 def build_solutions(src: Path = SOURCES, out: Path = REPO / "solutions",
                     selected: list[str] | None = None) -> list[Path]:
     """Write ``out/<ch>/<ch>.ipynb`` from each text source; return the notebooks written."""
@@ -132,7 +122,7 @@ def build_solutions(src: Path = SOURCES, out: Path = REPO / "solutions",
             raise BuildError(f"build: {folder} holds {extra} besides the notebook; nbgrader releases every file "
                              "of that folder to students. Keep sources in chapters/ and data in dlcore/data/")
         path = folder / f"{ch}.ipynb"
-        if _write_if_changed(path, notebook_bytes(nb)):
+        if write_if_changed(path, notebook_bytes(nb)):
             written.append(path)
     return written
 

@@ -101,6 +101,18 @@ def _normalise(path: Path) -> str:
     return text
 
 
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` atomically unless the file already holds exactly these bytes."""
+    path = Path(path)
+    if path.exists() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return True
+
+
 def _sync(src_dir: Path, dest: Path) -> None:
     """Make dest a copy of src_dir, touching only files whose bytes changed."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -112,13 +124,7 @@ def _sync(src_dir: Path, dest: Path) -> None:
         elif p.is_dir() and not any(p.iterdir()):
             p.rmdir()
     for rel in sorted(wanted):
-        new = (src_dir / rel).read_bytes()
-        target = dest / rel
-        if not target.exists() or target.read_bytes() != new:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".tmp")
-            tmp.write_bytes(new)
-            os.replace(tmp, target)
+        write_if_changed(dest / rel, (src_dir / rel).read_bytes())
 
 
 def release(selected: list[str] | None = None, root: Path = REPO, quiet: bool = False,

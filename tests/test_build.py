@@ -150,3 +150,29 @@ def test_no_solution_source_reaches_course_or_the_bundle(tmp_path):
                 continue  # another chapter may show a generic line (`with np.errstate(...)`) on purpose
             leaked = sorted(secret & {line.strip() for line in text.splitlines()})
             assert not leaked, f"{name} contains {len(leaked)} line(s) of {path.name}'s solutions: {leaked[:2]}"
+
+
+def test_from_notebook_writes_back_only_the_edit(tmp_path):
+    """An instructor who edited the built notebook in Jupyter (and ran it) gets the text back,
+    changed where the notebook was changed and nowhere else; outputs are dropped."""
+    import nbformat
+
+    src = _fixture_sources(tmp_path)
+    before = (src / f"{F}.py").read_text()
+    nb_path = B.build_solutions(src, tmp_path / "solutions")[0]
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells[0].source = nb.cells[0].source.replace("A two-exercise notebook", "A small notebook")
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", text="norm of [0. 1. 2.] = 2.236\n")]
+    nb.cells[2].execution_count = 3
+    nbformat.write(nb, nb_path)
+    assert B.import_notebook(nb_path, src) == src / f"{F}.py"
+    after = (src / f"{F}.py").read_text()
+    assert after == before.replace("# A two-exercise notebook", "# A small notebook")
+
+
+@pytest.mark.xfail(strict=True, reason="chapters/ holds every solution and hidden test as text; the lead owns "
+                   "autograder/grade.py and is to add REPO / 'chapters' to hidden_paths (then delete this marker)")
+def test_grading_sandbox_hides_the_text_sources(tmp_path):
+    from autograder.grade import Settings, hidden_paths
+
+    assert str((REPO / "chapters").resolve()) in hidden_paths(Settings(root=tmp_path))
