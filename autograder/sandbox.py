@@ -228,8 +228,7 @@ def wrap_kernel(kernel: list[str], uid: int | None) -> list[str]:
 class Cgroups:
     """A memory + pids cgroup for one kernel, v2 (unified) or v1, where the grader may create one."""
 
-    V2 = Path("/sys/fs/cgroup")
-    V1 = Path("/sys/fs/cgroup")
+    V2 = V1 = Path("/sys/fs/cgroup")  # the unified hierarchy, or the folder of v1's per-controller mounts
 
     def __init__(self, name: str, mem: int, nproc: int):
         self.dirs: list[Path] = []
@@ -238,7 +237,8 @@ class Cgroups:
             d = self._parent_v2() / name
             d.mkdir(exist_ok=True)
             (d / "memory.max").write_text(str(mem))
-            (d / "memory.swap.max").write_text("0") if (d / "memory.swap.max").exists() else None
+            if (d / "memory.swap.max").exists():
+                (d / "memory.swap.max").write_text("0")
             (d / "pids.max").write_text(str(nproc))
             self.dirs = [d]
         elif self.kind == "v1":
@@ -298,19 +298,14 @@ class Cgroups:
         return out
 
     def events(self) -> dict[str, int]:
-        """Counters of limits hit: ``{'oom_kill': n, 'pids_max': n}``."""
+        """Counters of limits hit: ``{'oom_kill': n, 'pids_max': n}`` (v2 ``*.events``, v1 ``memory.oom_control``)."""
         ev = {"oom_kill": 0, "pids_max": 0}
         for d in self.dirs:
-            for fname, key, field_ in (("memory.events", "oom_kill", "oom_kill"), ("memory.oom_control", "oom_kill", "oom_kill"),
-                                       ("pids.events", "pids_max", "max"), ("memory.failcnt", "oom_kill", None)):
-                f = d / fname
-                if not f.exists():
-                    continue
+            for fname, key, field_ in (("memory.events", "oom_kill", "oom_kill"),
+                                       ("memory.oom_control", "oom_kill", "oom_kill"), ("pids.events", "pids_max", "max")):
                 try:
-                    text = f.read_text()
+                    text = (d / fname).read_text()
                 except OSError:
-                    continue
-                if field_ is None:
                     continue
                 for line in text.splitlines():
                     parts = line.split()
