@@ -524,12 +524,16 @@ def supervise(argv: list[str]) -> int:
     except OSError:
         log = open(os.devnull, "ab")
     next_check = 0.0
+    readers = [rfd]
     with log:
         while True:
-            ready, _, _ = select.select([rfd], [], [], 0.2)
+            ready, _, _ = select.select(readers, [], [], 0.2)
             if ready:
                 chunk = os.read(rfd, 65536)
-                if chunk:
+                if not chunk:
+                    readers = []  # every writer closed; keep watching until the child is reaped
+                    time.sleep(0.05)
+                else:
                     room = lim.log - kept
                     if room > 0:
                         log.write(chunk[:room])
@@ -541,7 +545,7 @@ def supervise(argv: list[str]) -> int:
             now = time.monotonic()
             if now >= next_check:
                 next_check = now + 0.2
-                reason = _check(child.pid, cg, lim, runtime, st)
+                reason = _check(os.getpid(), cg, lim, runtime, st)
                 if reason:
                     st.killed = reason
                     _write_status(status_path, st)  # before the kill: jupyter_client may SIGKILL us next
@@ -560,11 +564,14 @@ def supervise(argv: list[str]) -> int:
 
 
 def _die_with_parent() -> None:
-    """SIGTERM this supervisor when the grader that started it dies (Linux prctl)."""
+    """SIGTERM this supervisor when the grader that started it dies, and make it the reaper of
+    orphans (a double-forked daemon stays its descendant, so :func:`_kill` finds it)."""
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        libc.prctl(36, 1)              # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         pass
 
@@ -583,7 +590,7 @@ def _check(pid: int, cg: Cgroups | None, lim: Limits, runtime: str, st: Status) 
     if cg is None:
         if rss > lim.mem:
             return "memory-limit"
-        if len(procs) > lim.nproc + 3:  # the supervisor's bwrap pair and its init are not the student's
+        if len(procs) > lim.nproc + 4:  # this supervisor, bubblewrap's pair and the uid drop are not the student's
             return "process-limit"
     if dir_bytes(runtime, lim.scratch) > lim.scratch:
         return "scratch-limit"
@@ -591,8 +598,10 @@ def _check(pid: int, cg: Cgroups | None, lim: Limits, runtime: str, st: Status) 
 
 
 def _kill(child: subprocess.Popen, cg: Cgroups | None) -> None:
-    """Kill the sandbox and everything in it (a pid namespace dies with its init)."""
-    procs, _ = tree(child.pid)
+    """Kill the sandbox and everything in it: every descendant of this supervisor (a pid
+    namespace dies with its init; without one, orphans were re-parented here), and the cgroup."""
+    procs, _ = tree(os.getpid())
+    procs.discard(os.getpid())
     for pid in procs:
         try:
             os.kill(pid, signal.SIGKILL)

@@ -166,6 +166,9 @@ display({"image/png": "AAAA\\" onerror=\\"document.title='PWNED-png'"}, raw=True
                   "title": "</title><script>document.title='PWNED-meta'</script>",
                   "raw": "<script>document.title='PWNED-raw'</script>"},
         "k_perfect": {},
+        "l_daemon": {"final": "import os\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+                              "        os.execv('/bin/sleep', ['/bin/sleep', '4242.17'])\n    os._exit(0)\n"
+                              "print('daemon started')"},
     }
 
 
@@ -173,6 +176,7 @@ EXPECTED = {  # student -> (autograded points out of 5, flags that must be prese
     "a_leaver": (5, set()), "b_reader": (5, set()), "c_host": (5, set()), "d_forker": (5, set()),
     "e_memhog": (5, {"memory-limit"}), "f_tmpfill": (5, {"scratch-limit"}), "g_bigprint": (5, set()),
     "h_stuck": (2, {"timeout:ch00-msq-impl"}), "i_dup": (5, set()), "j_xss": (5, set()), "k_perfect": (5, set()),
+    "l_daemon": (5, set()),
     "z_blank": (0, set()),
 }
 
@@ -489,6 +493,12 @@ def active_html(page: str) -> list[str]:
             self.in_script = False
     P().feed(page)
     return found
+
+
+def test_no_process_outlives_its_sandbox(hostile):
+    assert "daemon started" in _outputs(hostile["notebooks"]["l_daemon"])
+    left = subprocess.run(["pgrep", "-f", "sleep 4242.17"], capture_output=True, text=True).stdout.split()
+    assert left == [], left
 
 
 def test_stuck_cell_costs_only_what_follows(hostile):
