@@ -1,8 +1,15 @@
-"""nbgrader configuration for the course (release, and the grading pipeline's structure).
+"""nbgrader configuration for the course: the one file both nbgrader and ``python -m autograder`` read.
 
-Per-term grading data (submissions, gradebook, feedback) never lives in the repository:
-``python -m autograder grade --root DIR`` points those steps at DIR and adds the per-run
-settings (sandbox kernel, timeouts, gradebook path) on top of this file.
+It sits at the repository root, nbgrader's convention, so plain nbgrader works from here
+(``nbgrader generate_assignment ch01_objective_functions`` writes ``course/`` from
+``solutions/``; ``nbgrader validate``, ``nbgrader db``, …).
+
+Per-term grading data (submissions, gradebook, feedback) never lives in the repository: a
+grading root ``DIR`` gets its own small ``DIR/nbgrader_config.py`` (written by
+``python -m autograder collect|grade|formgrader --root DIR``) that loads this file and points
+the per-term steps at ``DIR`` (:mod:`autograder.courseroot`); so ``cd DIR && jupyter lab``
+(formgrader) and ``cd DIR && nbgrader …`` see the same course. The grading wrapper adds its
+per-run settings (sandbox kernel, timeouts) on top.
 """
 import os
 
@@ -15,8 +22,7 @@ from autograder.preprocessors import DropDuplicateIds, SandboxExecute, SanitizeN
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
-_here = os.path.dirname(os.path.abspath(__file__))
-_repo = os.path.dirname(_here)
+_repo = os.path.dirname(os.path.abspath(__file__))
 
 c.CourseDirectory.root = _repo
 c.CourseDirectory.source_directory = "solutions"
@@ -28,6 +34,7 @@ c.CourseDirectory.db_url = "sqlite:///" + os.environ.get(
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Exchange.root = os.environ.get("DLCOURSE_EXCHANGE", os.path.join(os.environ.get("TMPDIR", "/tmp"), "dlcourse-exchange"))
+os.makedirs(c.Exchange.root, exist_ok=True)  # nbgrader's Lab extensions log CRITICAL errors without it
 c.Execute.timeout = 60
 
 # Grading: copy-pasted graded cells de-duplicated, deleted or edited test cells restored from the
