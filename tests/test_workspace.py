@@ -120,7 +120,7 @@ def test_lab_as_make_lab_starts_it_shows_no_instructor_tools(tmp_path):
         url = f"http://127.0.0.1:{port}"
         _wait_http(url + "/api/status", proc, log)
         page = urllib.request.urlopen(url + "/lab", timeout=30).read().decode()
-        config = json.loads(page.split('id="jupyter-config-data">')[1].split("</script>")[0])
+        config = json.loads(page.split('id="jupyter-config-data"')[1].split(">", 1)[1].split("</script>")[0])
         assert "@jupyter/nbgrader" in config["disabledExtensions"], config["disabledExtensions"]
         for path in ("/formgrader", "/assignments?course_id=x", "/formgrader/api/assignments"):
             with pytest.raises(urllib.error.HTTPError) as e:

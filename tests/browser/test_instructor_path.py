@@ -12,10 +12,12 @@ import csv
 import io
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
 import time
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -146,6 +148,15 @@ def test_instructor_path_end_to_end(term, page, artifacts):
         fb = root / "feedback" / s / CH / f"{CH}.html"
         assert stat.S_IMODE(fb.stat().st_mode) & 0o044 == 0o044, oct(fb.stat().st_mode)
     assert "13.5" in (root / "feedback" / "alice" / CH / f"{CH}.html").read_text()
+    if os.getuid() == 0 and shutil.which("useradd") and shutil.which("runuser"):
+        user = f"dlc{uuid.uuid4().hex[:8]}"  # alice's own Unix account on a multi-user hub
+        subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user], check=True)
+        try:
+            r = subprocess.run(["runuser", "-u", user, "--", "cat", str(root / "feedback" / "alice" / CH / f"{CH}.html")],
+                               capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0 and "13.5" in r.stdout, r.stderr
+        finally:
+            subprocess.run(["userdel", user], check=False)
 
     # 5. export in every format: the manual points are in, the late penalty is nbgrader's.
     for fmt in ("wide", "nbgrader", "canvas", "moodle"):
