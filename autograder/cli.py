@@ -233,8 +233,14 @@ def _course_config(args) -> None:
     """ROOT/nbgrader_config.py, so that plain nbgrader and formgrader work in the grading root."""
     from autograder.courseroot import write_config
 
-    if args.root.exists():
-        write_config(args.root, args.source)
+    if not args.root.exists():
+        return
+    try:
+        if write_config(args.root, args.source) is None:
+            print(f"{args.command}: note: {args.root / 'nbgrader_config.py'} is your own; left as it is "
+                  "(the autograder does not read it)", file=sys.stderr)
+    except ValueError as exc:
+        print(f"{args.command}: note: {exc}", file=sys.stderr)
 
 
 def _formgrader(args) -> int:
@@ -248,7 +254,8 @@ def _formgrader(args) -> int:
     if not (root / "gradebook.db").exists():
         print(f"formgrader: no gradebook in {root}; run `dlcourse grade --root {root}` first", file=sys.stderr)
         return 1
-    write_config(root, args.source)
+    if write_config(root, args.source) is None:
+        print(f"formgrader: using your own {root / 'nbgrader_config.py'}", file=sys.stderr)
     jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable)) or "jupyter"
     cmd = [jupyter, "lab", f"--ServerApp.root_dir={root}", f"--ip={args.ip}", f"--port={args.port}"]
     if args.no_browser:

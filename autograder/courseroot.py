@@ -49,8 +49,13 @@ def configure(c, root, source=REPO / "solutions") -> None:
     c.Exchange.root = str(exchange)
 
 
-def write_config(root, source=REPO / "solutions") -> Path:
-    """Write (or refresh) ``root/nbgrader_config.py``; refuse to overwrite an instructor's own file."""
+def write_config(root, source=REPO / "solutions") -> Path | None:
+    """Write (or refresh) ``root/nbgrader_config.py``; None when the instructor has a file of their own there.
+
+    An own file (e.g. the hub's course root, whose config points formgrader at the hub's
+    exchange) is left as it is: the wrapper never reads it (it configures itself in-process
+    with :func:`configure`), so grading works the same either way.
+    """
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     path = root / CONFIG_NAME
@@ -62,8 +67,7 @@ def write_config(root, source=REPO / "solutions") -> Path:
         if old == text:
             return path
         if not old.startswith(_MARK):
-            raise ValueError(f"{path} exists and was not written by the autograder; move it away "
-                             f"(the course's configuration is {REPO / CONFIG_NAME})")
+            return None
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

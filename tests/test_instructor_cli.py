@@ -91,7 +91,7 @@ def test_late_penalty_policies():
     assert p.late_submission_penalty("a", 8.0, 86400 * 30) == 8.0                # never more than the score
 
 
-def test_grading_root_config_is_written_once_and_refuses_foreign_files(tmp_path):
+def test_grading_root_config_is_written_once_and_leaves_an_own_file(tmp_path):
     path = courseroot.write_config(tmp_path / "term")
     text = path.read_text()
     assert str(REPO / "nbgrader_config.py") in text and "configure(" in text
@@ -99,8 +99,8 @@ def test_grading_root_config_is_written_once_and_refuses_foreign_files(tmp_path)
     own = tmp_path / "other"
     own.mkdir()
     (own / "nbgrader_config.py").write_text("c = get_config()\n")
-    with pytest.raises(ValueError, match="not written by the autograder"):
-        courseroot.write_config(own)
+    assert courseroot.write_config(own) is None  # the instructor's own file (e.g. a hub's course root) is kept
+    assert (own / "nbgrader_config.py").read_text() == "c = get_config()\n"
 
 
 def test_plain_nbgrader_reads_the_repository_config():
