@@ -88,10 +88,13 @@ def test_saved_notebook_survives_git_pull_release_and_make_test(tmp_path):
                        text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr
     venv = Path(sys.executable).parent.parent
-    r = subprocess.run(["make", "test", f"VENV={venv}", f"STAMP={venv / '.installed'}"], cwd=student,
+    # `-o STAMP`: never reinstall (that would point this environment's editable install at the clone).
+    r = subprocess.run(["make", "-o", str(venv / ".installed"), "test", f"VENV={venv}", f"STAMP={venv / '.installed'}"],
+                       cwd=student,
                        capture_output=True, text=True, timeout=600,
                        env={**env, "PYTEST_ADDOPTS": "tests/test_docs.py -p no:cacheprovider"})
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "pip install" not in r.stdout
     subprocess.run(py, cwd=student, check=True, timeout=60, env=env)
     assert mine.read_bytes() == saved
 
