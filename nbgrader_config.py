@@ -18,6 +18,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
                                     SaveAutoGrades)
 
+from autograder.mathsvg import RenderMath
 from autograder.preprocessors import DropDuplicateIds, SandboxExecute, SanitizeNotebook, TrimTracebacks
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -46,4 +47,10 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateIds, OverwriteKe
 c.Autograde.autograde_preprocessors = [SandboxExecute, SanitizeNotebook, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.OverwriteCells.add_missing_cells = True
-c.GenerateFeedback.preprocessors = [TrimTracebacks, ClearHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+# Formulas are drawn as inline SVG at feedback time (autograder.mathsvg): the page needs no MathJax CDN.
+# MathJax for the formgrader from the instructor's own server (jupyter-server-mathjax), not a CDN:
+# autograder/templates/base/mathjax.html.j2 overrides nbconvert's macro; nbgrader's templates follow.
+from nbgrader.server_extensions.formgrader.handlers import template_path as _nbgrader_templates  # noqa: E402
+
+c.HTMLExporter.extra_template_basedirs = [os.path.join(_repo, "autograder", "templates"), _nbgrader_templates]
+c.GenerateFeedback.preprocessors = [TrimTracebacks, ClearHiddenTests, GetGrades, RenderMath, CSSHTMLHeaderPreprocessor]

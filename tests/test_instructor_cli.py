@@ -162,3 +162,24 @@ def test_a_second_unix_user_reads_feedback_and_export(tmp_path):
     finally:
         subprocess.run(["userdel", user], check=False)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_feedback_formulas_are_svg_without_mathjax():
+    import json as _json
+
+    from autograder.mathsvg import RenderMath, render_markdown_math, strip_mathjax
+
+    assert render_markdown_math("cost `$x$` in code") == "cost `$x$` in code"
+    out = render_markdown_math(r"the mean $\mu = \frac1N\sum_n x_n$ and $$\lVert w\rVert^2$$")
+    assert out.count("<svg") == 2 and "$" not in out
+    assert "<code class='tex'>" in render_markdown_math(r"$\begin{cases} a & b \end{cases}$")
+    nb = _json.loads((REPO / "solutions" / "ch05_batch_norm" / "ch05_batch_norm.ipynb").read_text())
+    import nbformat
+
+    node = nbformat.reads(_json.dumps(nb), as_version=4)
+    RenderMath().preprocess(node, {})
+    text = "".join(c.source for c in node.cells if c.cell_type == "markdown")
+    assert text.count("<svg") >= 5
+    page = '<head><script src="https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=X"> </script>' \
+           '<script type="text/x-mathjax-config">init()</script><script data-dlcourse="mathjax">x()</script></head>'
+    assert strip_mathjax(page) == "<head></head>"

@@ -35,6 +35,7 @@ CH = "ch01_objective_functions"
 DLCOURSE = [sys.executable, "-m", "autograder"]
 DUE = "2026-10-02 23:59:00 UTC"
 WRITTEN = ("ch01-saturation-answer", "ch01-learning-rate-answer")
+LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "file:", "about:")
 
 
 def _run(times: dict, step: str, *args, ok=(0,)) -> subprocess.CompletedProcess:
@@ -120,9 +121,13 @@ def test_instructor_path_end_to_end(term, page, artifacts):
         subs = requests.get(f"{url}/formgrader/api/submitted_notebooks/{CH}/{CH}", timeout=30).json()
         alice = next(s for s in subs if s["student"] == "alice")
 
-        # … and the instructor grades alice's two written answers by hand, in Chromium.
+        # … and the instructor grades alice's two written answers by hand, in Chromium (every request local:
+        # MathJax comes from the instructor's own server).
+        external: list[str] = []
+        page.on("request", lambda req: None if req.url.startswith(LOCAL) else external.append(req.url))
         t0 = time.monotonic()
         page.goto(f"{url}/formgrader/submissions/{alice['id']}/", timeout=90_000)
+        page.wait_for_function("() => window.MathJax && window.MathJax.Hub", timeout=60_000)
         for gid, points in zip(WRITTEN, ("2", "1.5")):
             box = page.locator(f"input.score#{gid}")
             box.wait_for(timeout=60_000)
@@ -139,6 +144,7 @@ def test_instructor_path_end_to_end(term, page, artifacts):
         assert manual == {WRITTEN[0]: 2.0, WRITTEN[1]: 1.5}, manual
         times["formgrader manual grade"] = round(time.monotonic() - t0, 2)
         page.screenshot(path=str(artifacts / "formgrader-manual-grade.png"))
+        assert not external, f"the formgrader page asked for non-local resources: {external}"
     finally:
         stop_process_group(proc)
 
@@ -148,6 +154,9 @@ def test_instructor_path_end_to_end(term, page, artifacts):
         fb = root / "feedback" / s / CH / f"{CH}.html"
         assert stat.S_IMODE(fb.stat().st_mode) & 0o044 == 0o044, oct(fb.stat().st_mode)
     assert "13.5" in (root / "feedback" / "alice" / CH / f"{CH}.html").read_text()
+    page.goto((root / "feedback" / "alice" / CH / f"{CH}.html").as_uri(), timeout=60_000)
+    page.wait_for_load_state("load")
+    assert not external, f"the feedback page asked for non-local resources: {external}"
     if os.getuid() == 0 and shutil.which("useradd") and shutil.which("runuser"):
         user = f"dlc{uuid.uuid4().hex[:8]}"  # alice's own Unix account on a multi-user hub
         subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user], check=True)
