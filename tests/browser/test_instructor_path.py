@@ -187,6 +187,13 @@ def test_instructor_path_end_to_end(term, page, artifacts):
     moodle = list(csv.reader((term / "moodle.csv").open()))
     assert moodle == [["Username", CH], ["alice", "13.5"], ["bob", "0"], ["carol", "5"]]
 
+    # 5b. regrade one exercise for one student: that chapter's notebook runs again, the manual grades stay.
+    r = _run(times, "regrade one exercise", "grade", "--root", root, "--exercise", "ch01-mse_loss-test",
+             "--student", "alice", "--no-progress", "--timeout", "60")
+    assert "1 run" in r.stdout and "alice:" in r.stdout and "bob:" not in r.stdout, r.stdout
+    _run(times, "export after regrade", "export", "--root", root, "--csv", term / "again.csv")
+    assert _wide(term / "again.csv")["alice"][CH] == "13.5"
+
     # 6. the class report: one static page with inline plots and the most common failing test.
     _run(times, "report", "report", "--root", root, "--html", term / "report.html")
     text = (term / "report.html").read_text()
