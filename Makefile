@@ -1,4 +1,4 @@
-# The two commands a newcomer needs: `make lab` and `make test`.
+# The two commands a newcomer needs: `make lab` and `make test` (`make test-fast` while working).
 # Both build .venv from nothing when it is missing.
 PY ?= python3
 VENV := .venv
@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NB_STAMP := $(VENV)/.installed-notebook
 
-.PHONY: lab test venv notebooks release explore hub bench bench-grading clean
+.PHONY: lab test test-fast venv notebooks data release explore hub bench bench-grading clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,9 +36,19 @@ lab: $(NB_STAMP)
 test: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
+# The tier a maintainer runs after every change (about a minute on 2 cores): the library, its
+# doctests, the chapters' claims and the explorers headless; no notebook execution, no class
+# grading, no hub, no browser (those are marked slow / browser; `make test` runs them).
+test-fast: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow and not browser"
+
 # chapters/*.py (the text sources) -> solutions/*.ipynb -> course/ (see docs/authoring.md)
 notebooks: $(STAMP)
 	$(BIN)/python -m autograder build
+
+# Every shipped data file that is computed (not downloaded): chapter 6's overfitting sweep.
+data: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m dlcore.chapters.ch06 --rebuild-sweep
 
 release: $(STAMP)
 	$(BIN)/python -m autograder release
@@ -53,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ops.py
 	$(BIN)/python benchmarks/bench_explorers.py
 	$(BIN)/python benchmarks/bench_train.py
+	$(BIN)/python benchmarks/bench_claims.py
 
 bench-grading: $(STAMP)
 	$(BIN)/python benchmarks/bench_grading.py

@@ -107,7 +107,11 @@ def make_api(s: Settings):
     cfg = grading_config(s)
     os.makedirs(cfg.Exchange.root, exist_ok=True)
     api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
-    api.log.setLevel("CRITICAL")
+    # Errors reach the log that NbGraderAPI captures per call (the reason an autograde failed),
+    # not the instructor's terminal.
+    api.log.setLevel("ERROR")
+    for h in api.log.handlers:
+        h.setLevel("CRITICAL")
     return api
 
 

@@ -116,7 +116,8 @@ class SandboxExecute(Execute):
         except DeadKernelError:
             self._stopped = _error(KERNEL_DIED, "the kernel died (os._exit, a crash, or the memory/CPU "
                                    "limit); the cells after it were not run")
-            cell.outputs = [_error(KERNEL_DIED, "the kernel died while running this cell")]
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
+            cell.outputs.append(_error(KERNEL_DIED, "the kernel died while running this cell"))
             return cell, resources
         except CellTimeoutError:
             # The interrupt did not stop it (SIGINT ignored, a long C call): kill the kernel; the
@@ -203,10 +204,10 @@ class SanitizeNotebook(NbGraderPreprocessor):
 
     def scrub(self, text: str) -> str:
         text = scrub(text)
-        if any(h in text for h in self._hidden):
-            lines = text.split("\n")
+        plain = _ANSI.sub("", text)  # tracebacks colour each token: match on the plain text
+        if any(h in plain for h in self._hidden):
             text = "\n".join("[a line of a hidden test was removed]" if any(h in line for h in self._hidden)
-                              else line for line in lines)
+                              else line for line in plain.split("\n"))
         return text
 
     def preprocess_cell(self, cell, resources, index):

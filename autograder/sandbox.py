@@ -212,7 +212,9 @@ def bwrap_argv(*, runtime: str, etc_dir: str, cwd: str | None, cwd_src: str | No
         argv += ["--chdir", "/tmp/home"]
     for k, v in kernel_env(venv_bin or os.path.dirname(sys.executable)).items():
         argv += ["--setenv", k, v]
-    return argv
+    # The sandbox's own root (the folders bubblewrap made for the mount points) is a tmpfs that,
+    # in a user namespace, belongs to the kernel's uid: make it read-only, or it is unbounded scratch.
+    return argv + ["--remount-ro", "/"]
 
 
 def wrap_kernel(kernel: list[str], uid: int | None) -> list[str]:
@@ -226,8 +228,7 @@ def wrap_kernel(kernel: list[str], uid: int | None) -> list[str]:
 class Cgroups:
     """A memory + pids cgroup for one kernel, v2 (unified) or v1, where the grader may create one."""
 
-    V2 = Path("/sys/fs/cgroup")
-    V1 = Path("/sys/fs/cgroup")
+    V2 = V1 = Path("/sys/fs/cgroup")  # the unified hierarchy, or the folder of v1's per-controller mounts
 
     def __init__(self, name: str, mem: int, nproc: int):
         self.dirs: list[Path] = []
@@ -236,7 +237,8 @@ class Cgroups:
             d = self._parent_v2() / name
             d.mkdir(exist_ok=True)
             (d / "memory.max").write_text(str(mem))
-            (d / "memory.swap.max").write_text("0") if (d / "memory.swap.max").exists() else None
+            if (d / "memory.swap.max").exists():
+                (d / "memory.swap.max").write_text("0")
             (d / "pids.max").write_text(str(nproc))
             self.dirs = [d]
         elif self.kind == "v1":
@@ -296,19 +298,14 @@ class Cgroups:
         return out
 
     def events(self) -> dict[str, int]:
-        """Counters of limits hit: ``{'oom_kill': n, 'pids_max': n}``."""
+        """Counters of limits hit: ``{'oom_kill': n, 'pids_max': n}`` (v2 ``*.events``, v1 ``memory.oom_control``)."""
         ev = {"oom_kill": 0, "pids_max": 0}
         for d in self.dirs:
-            for fname, key, field_ in (("memory.events", "oom_kill", "oom_kill"), ("memory.oom_control", "oom_kill", "oom_kill"),
-                                       ("pids.events", "pids_max", "max"), ("memory.failcnt", "oom_kill", None)):
-                f = d / fname
-                if not f.exists():
-                    continue
+            for fname, key, field_ in (("memory.events", "oom_kill", "oom_kill"),
+                                       ("memory.oom_control", "oom_kill", "oom_kill"), ("pids.events", "pids_max", "max")):
                 try:
-                    text = f.read_text()
+                    text = (d / fname).read_text()
                 except OSError:
-                    continue
-                if field_ is None:
                     continue
                 for line in text.splitlines():
                     parts = line.split()
@@ -503,7 +500,8 @@ def supervise(argv: list[str]) -> int:
                          cwd_src=os.environ.get("DLCOURSE_SANDBOX_CWD_SRC"), tmp_bytes=lim.tmp,
                          uid=uid, venv_bin=os.path.dirname(sys.executable))
         cmd += ["--", *wrap_kernel(kernel, uid)]
-        env = None
+        # bubblewrap's own init is pid 1 in the sandbox: /proc/1/environ must hold nothing.
+        env = {"PATH": "/usr/bin:/bin"}
     else:
         # No bubblewrap: limits only, as the grader's own user, without the grader's secrets.
         cmd = kernel
@@ -550,6 +548,8 @@ def supervise(argv: list[str]) -> int:
                     _kill(child, cg)
     os.close(rfd)
     st.returncode = child.wait()
+    if not st.killed and dir_bytes(runtime, lim.scratch) > lim.scratch:
+        st.killed = "scratch-limit"  # filled it and ended before the watchdog's next look
     _kill(child, cg)
     if cg is not None:
         ev = cg.events()

@@ -110,8 +110,9 @@ ch06.plot_history(few, "100 digits, no regularisation; early stopping with patie
 #
 # so one SGD step becomes $w \leftarrow w - \text{lr}\,(\nabla L + \lambda w) = (1-\text{lr}\,\lambda)\,w - \text{lr}\,\nabla L$:
 # before each step every weight is shrunk by the factor $1-\text{lr}\,\lambda$, hence the name. This
-# is what `weight_decay=λ` means in `torch.optim` and in `dlcore.optim`. We apply it to the weight
-# matrices only, not the biases (a common choice: biases do not make the function more wiggly).
+# is what `weight_decay=λ` means in `torch.optim` and in `dlcore.optim`. Here it acts on every
+# parameter, biases included, as `torch.optim.SGD(model.parameters(), weight_decay=λ)` does; many
+# people spare the biases (they do not make the function more wiggly), which takes parameter groups.
 #
 
 # %%
@@ -138,7 +139,7 @@ ch06.plot_weight_histograms({f"λ = {decays[j]:g}": sweep["w1_final"][j] for j i
 
 # %% [markdown]
 # The weights start with norm 6.5 (PyTorch's initialisation, drawn from the same seed in every run); without decay training grows
-# them to 9.1, with λ = 0.01 they end at 5.5 and with λ = 0.03 at 4.1, and the distribution piles up
+# them to 9.1, with λ = 0.01 they end at 5.5 and with λ = 0.03 at 4.2, and the distribution piles up
 # near 0. Smaller weights mean a smoother function, which cannot bend to fit every training example.
 # The curves:
 #
@@ -150,8 +151,8 @@ for name, h in hists.items():
 ch06.plot_histories(hists)
 
 # %% [markdown]
-# The gap shrinks as λ grows (0.54 → 0.47 → 0.32 → 0.32). But λ = 0.03 is too much: the training
-# loss cannot go down any more (0.28) and the validation loss is *worse* than with λ = 0.01. A small gap
+# The gap shrinks as λ grows to 0.01 (0.54 → 0.47 → 0.32) and no further (0.32 at λ = 0.03). And λ = 0.03 is too much: the training
+# loss cannot go down any more (0.29) and the validation loss is *worse* than with λ = 0.01. A small gap
 # is not the goal by itself — a low validation loss is; λ is chosen on the validation set.
 #
 # ## 4. Dropout (随机失活 / 丢弃)
@@ -240,9 +241,10 @@ for n in sweep["sizes"]:
 # dropout in the grid, marks where early stopping with the chosen patience stops and which epoch it
 # keeps, and compares the final gap with no regularisation at the same size.
 #
-# **How the cache was produced.** `ch06.build_overfitting_sweep()` trained the network above for every
-# combination of 5 sizes × 5 weight decays × 4 dropout rates (100 runs, 1.5–3 minutes on two cores)
-# and saved the per-epoch curves to `dlcore/data/ch06_sweep.npz` (float32, with the grid and the
+# **How the cache was produced.** `python -m dlcore.chapters.ch06 --rebuild-sweep` (or `make data`) trains
+# the network above for every combination of 5 sizes × 5 weight decays × 4 dropout rates (100 runs,
+# about 2.5 minutes on two cores)
+# and saves the per-epoch curves to `dlcore/data/ch06_sweep.npz` (float32, with the grid and the
 # settings). Every run is deterministic: one `numpy.random.Generator` seeded with 0 draws the initial
 # weights, the order of the mini-batches and every dropout mask, so rebuilding the file gives the same
 # numbers bit for bit. 

@@ -41,7 +41,7 @@ import numpy as np
 import dlcore.testing  # first: it snapshots numpy and dlcore before any student code runs
 from dlcore import conv, pooling, activations, gradcheck, nn, data
 from dlcore.explorers import ch08
-from dlcore.explorers.ch07 import load_input, kernel_bank  # chapter 7's photo and kernels
+from dlcore.explorers.ch08 import load_input, kernel_bank  # chapter 7's photo and kernels (dlcore.chapters.images)
 dlcore.testing.assert_untampered()  # the dlcore modules imported above join the snapshot
 np.set_printoptions(precision=3, suppress=True)
 

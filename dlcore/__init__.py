@@ -4,7 +4,9 @@ The numpy core (one module per concept, the chapter that teaches it in brackets)
 ``losses`` [1], ``softmax`` [2], ``activations`` [3], ``optim`` and ``surfaces`` [4],
 ``batchnorm`` [5], ``regularization`` [6], ``linear`` [1, 6], ``conv`` and ``pooling`` [7, 8],
 ``gradcheck``, ``nn`` (layer objects), ``train`` (the training loop), ``data`` (offline data sets).
-Plots and widgets live in :mod:`dlcore.explorers` and import matplotlib/ipywidgets themselves.
+The numbers each chapter shows (tables, runs, sweeps) come from :mod:`dlcore.chapters`
+(``dlcore.chapters.ch01`` … ``ch08``), numpy only, built on the core. Plots and widgets live one
+layer up in :mod:`dlcore.explorers` and import matplotlib/ipywidgets themselves.
 :mod:`dlcore.testing` holds the checks the notebooks' test cells call; it arms itself against
 tampering when imported, so it is imported by name (``import dlcore.testing``) and never by
 ``from dlcore import *``.
@@ -20,7 +22,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "losses", "softmax", "activations", "optim", "surfaces", "batchnorm", "regularization",
-    "linear", "conv", "pooling", "gradcheck", "nn", "train", "data", "explorers",
+    "linear", "conv", "pooling", "gradcheck", "nn", "train", "data", "chapters", "explorers",
 )
 __all__ = list(_SUBMODULES)
 

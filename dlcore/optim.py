@@ -17,6 +17,11 @@ The internal state is public so a chapter can plot it: ``SGD.velocity`` (PyTorch
 ``momentum_buffer``), ``Adagrad.sum_sq`` (the accumulator r), ``RMSprop.square_avg``,
 ``Adam.exp_avg`` / ``Adam.exp_avg_sq``, and ``step_count`` on all of them.
 
+Each update equation is written once, as a function on one parameter (:func:`sgd_update`,
+:func:`adagrad_update`, :func:`rmsprop_update`, :func:`adam_update`) that works on arrays and on
+plain floats alike: the classes step every parameter array with it, and
+:func:`dlcore.surfaces.run_optimizer` steps the two coordinates of a point with it.
+
 Schedules (:class:`StepLR`, :class:`ExponentialLR`) read and write ``opt.lr`` and are stepped
 once per epoch, after the epoch's optimizer steps, as in PyTorch.
 """
@@ -30,6 +35,7 @@ import numpy as np
 __all__ = [
     "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam",
     "StepLR", "ExponentialLR", "sgd_momentum_notes_step",
+    "sgd_update", "adagrad_update", "rmsprop_update", "adam_update",
 ]
 
 
@@ -47,8 +53,81 @@ def _check_hyper(cls: str, name: str, value, low: float = 0.0, high: float | Non
     return v
 
 
+def _sqrt(v):
+    # math.sqrt on a Python float (a surface trajectory steps floats), np.sqrt on arrays: both
+    # are correctly rounded, so the two paths give the same numbers.
+    return math.sqrt(v) if isinstance(v, float) else np.sqrt(v)
+
+
+# ---------------------------------------------------------------------------------------------
+# The update equations, once. Each takes one parameter w (an array, or a float), its gradient g,
+# the optimizer's state for it and the step number t = 1, 2, ..., and returns the new w and the
+# new state without changing its arguments. The classes below apply them to every parameter
+# array in place; dlcore.surfaces applies them to the two coordinates of a point.
+
+def sgd_update(w, g, b, t: int, *, lr: float, momentum: float = 0.0, dampening: float = 0.0,
+               nesterov: bool = False, weight_decay: float = 0.0):
+    """One step of :class:`SGD`; returns ``(w, b)``.
+
+    g ← g + λ·w;  b ← g if t = 1, else μ·b + (1 − dampening)·g;
+    d ← g + μ·b (Nesterov) or b (heavy ball) or g (μ = 0);  w ← w − lr·d.
+
+    >>> sgd_update(1.0, 0.5, 0.0, 1, lr=0.1)
+    (0.95, 0.0)
+    """
+    if weight_decay:
+        g = g + weight_decay * w
+    if momentum:
+        b = g if t == 1 else momentum * b + (1 - dampening) * g
+        d = g + momentum * b if nesterov else b
+    else:
+        d = g
+    return w - lr * d, b
+
+
+def adagrad_update(w, g, r, t: int, *, lr: float, eps: float = 1e-10, weight_decay: float = 0.0):
+    """One step of :class:`Adagrad`; returns ``(w, r)``.  g ← g + λ·w;  r ← r + g²;  w ← w − lr·g/(√r + eps)."""
+    if weight_decay:
+        g = g + weight_decay * w
+    r = r + g * g
+    return w - lr * (g / (_sqrt(r) + eps)), r
+
+
+def rmsprop_update(w, g, s, t: int, *, lr: float, alpha: float = 0.99, eps: float = 1e-8,
+                   weight_decay: float = 0.0):
+    """One step of :class:`RMSprop`; returns ``(w, s)``.  g ← g + λ·w;  s ← α·s + (1 − α)·g²;  w ← w − lr·g/(√s + eps)."""
+    if weight_decay:
+        g = g + weight_decay * w
+    s = s * alpha + (1 - alpha) * (g * g)
+    return w - lr * (g / (_sqrt(s) + eps)), s
+
+
+def adam_update(w, g, m, v, t: int, *, lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                eps: float = 1e-8, weight_decay: float = 0.0):
+    """One step of :class:`Adam`; returns ``(w, m, v)``.
+
+    g ← g + λ·w;  m ← β₁·m + (1 − β₁)·g;  v ← β₂·v + (1 − β₂)·g²;
+    w ← w − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + eps).
+    """
+    beta1, beta2 = betas
+    if weight_decay:
+        g = g + weight_decay * w
+    m = m + (1 - beta1) * (g - m)  # torch's lerp_: the same average, rounded as torch does
+    v = v * beta2 + (1 - beta2) * (g * g)
+    step_size = lr / (1 - beta1 ** t)
+    return w - step_size * (m / (_sqrt(v) / math.sqrt(1 - beta2 ** t) + eps)), m, v
+
+
 class Optimizer:
-    """Base class: keeps ``params`` (updated in place), ``lr`` and ``step_count``."""
+    """Base class: keeps ``params`` (updated in place), ``lr`` and ``step_count``.
+
+    A subclass names its update function (``update``), the attributes holding its per-parameter
+    state (``state_names``, lists of arrays like ``params``) and its hyperparameters
+    (:meth:`hyper`); :meth:`step` applies the update to every parameter.
+    """
+
+    update = None
+    state_names: tuple[str, ...] = ()
 
     def __init__(self, params: Sequence[np.ndarray], lr: float, weight_decay: float = 0.0):
         cls = type(self).__name__
@@ -72,7 +151,7 @@ class Optimizer:
         return [np.zeros_like(p) for p in self.params]
 
     def _grads(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Check ``grads`` against ``params`` and add weight decay ``λ·w`` (new arrays)."""
+        """Check ``grads`` against ``params``; each in the parameter's dtype."""
         cls = type(self).__name__
         if isinstance(grads, np.ndarray):
             grads = [grads]
@@ -86,14 +165,25 @@ class Optimizer:
             if g.shape != p.shape:
                 raise ValueError(f"{cls}.step: grads[{i}] has shape {g.shape} but params[{i}] "
                                  f"has shape {p.shape}")
-            g = g.astype(p.dtype, copy=True)
-            if self.weight_decay != 0:
-                g += self.weight_decay * p
-            out.append(g)
+            out.append(g.astype(p.dtype, copy=False))
         return out
 
-    def step(self, grads: Sequence[np.ndarray]) -> None:
+    def hyper(self) -> dict:
+        """The keyword arguments of :attr:`update` (the current ``lr`` included)."""
         raise NotImplementedError
+
+    def step(self, grads: Sequence[np.ndarray]) -> None:
+        """Update every parameter in place: ``w, *state = update(w, g, *state, t, **hyper())``."""
+        grads = self._grads(grads)
+        self.step_count += 1
+        hyper = self.hyper()
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            state = [getattr(self, name)[i] for name in self.state_names]
+            p_new, *state_new = type(self).update(p, g, *state, self.step_count, **hyper)
+            p[...] = p_new
+            for s, s_new in zip(state, state_new):
+                if s_new is not s:
+                    s[...] = s_new
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g}, {len(self.params)} params)"
@@ -103,8 +193,11 @@ class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum, as ``torch.optim.SGD``.
 
     g ← g + λ·w;  b ← g on the first step, else b ← μ·b + (1 − dampening)·g;
-    d ← g + μ·b (Nesterov) or b (heavy ball) or g (μ = 0);  w ← w − lr·d.
+    d ← g + μ·b (Nesterov) or b (heavy ball) or g (μ = 0);  w ← w − lr·d   (:func:`sgd_update`).
     """
+
+    update = staticmethod(sgd_update)
+    state_names = ("velocity",)
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, dampening: float = 0.0):
@@ -122,21 +215,9 @@ class SGD(Optimizer):
     def momentum_buffer(self) -> list[np.ndarray]:
         return self.velocity
 
-    def step(self, grads) -> None:
-        grads = self._grads(grads)
-        first = self.step_count == 0
-        for p, g, b in zip(self.params, grads, self.velocity):
-            if self.momentum != 0:
-                if first:
-                    b[...] = g
-                else:
-                    b *= self.momentum
-                    b += (1 - self.dampening) * g
-                d = g + self.momentum * b if self.nesterov else b
-            else:
-                d = g
-            p -= self.lr * d
-        self.step_count += 1
+    def hyper(self) -> dict:
+        return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
+                "nesterov": self.nesterov, "weight_decay": self.weight_decay}
 
 
 def sgd_momentum_notes_step(w: np.ndarray, v: np.ndarray, g: np.ndarray, lr: float,
@@ -156,8 +237,11 @@ def sgd_momentum_notes_step(w: np.ndarray, v: np.ndarray, g: np.ndarray, lr: flo
 class Adagrad(Optimizer):
     """Adagrad, as ``torch.optim.Adagrad`` (lr_decay=0, initial_accumulator_value=0).
 
-    g ← g + λ·w;  r ← r + g²;  w ← w − lr·g / (√r + eps).
+    g ← g + λ·w;  r ← r + g²;  w ← w − lr·g / (√r + eps)   (:func:`adagrad_update`).
     """
+
+    update = staticmethod(adagrad_update)
+    state_names = ("sum_sq",)
 
     def __init__(self, params, lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0):
         super().__init__(params, lr, weight_decay)
@@ -165,19 +249,18 @@ class Adagrad(Optimizer):
         #: The running sum of squared gradients r (PyTorch's ``sum``).
         self.sum_sq = self._zeros()
 
-    def step(self, grads) -> None:
-        grads = self._grads(grads)
-        for p, g, r in zip(self.params, grads, self.sum_sq):
-            r += g * g
-            p -= self.lr * (g / (np.sqrt(r) + self.eps))
-        self.step_count += 1
+    def hyper(self) -> dict:
+        return {"lr": self.lr, "eps": self.eps, "weight_decay": self.weight_decay}
 
 
 class RMSprop(Optimizer):
     """RMSprop, as ``torch.optim.RMSprop`` (momentum=0, centered=False).
 
-    g ← g + λ·w;  s ← α·s + (1 − α)·g²;  w ← w − lr·g / (√s + eps).
+    g ← g + λ·w;  s ← α·s + (1 − α)·g²;  w ← w − lr·g / (√s + eps)   (:func:`rmsprop_update`).
     """
+
+    update = staticmethod(rmsprop_update)
+    state_names = ("square_avg",)
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0):
@@ -187,21 +270,19 @@ class RMSprop(Optimizer):
         #: The exponential moving average of squared gradients s.
         self.square_avg = self._zeros()
 
-    def step(self, grads) -> None:
-        grads = self._grads(grads)
-        for p, g, s in zip(self.params, grads, self.square_avg):
-            s *= self.alpha
-            s += (1 - self.alpha) * (g * g)
-            p -= self.lr * (g / (np.sqrt(s) + self.eps))
-        self.step_count += 1
+    def hyper(self) -> dict:
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps, "weight_decay": self.weight_decay}
 
 
 class Adam(Optimizer):
     """Adam, as ``torch.optim.Adam`` (amsgrad=False).
 
     g ← g + λ·w;  m ← β₁·m + (1 − β₁)·g;  v ← β₂·v + (1 − β₂)·g²;  t ← t + 1;
-    w ← w − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + eps).
+    w ← w − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + eps)   (:func:`adam_update`).
     """
+
+    update = staticmethod(adam_update)
+    state_names = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
@@ -215,18 +296,8 @@ class Adam(Optimizer):
         self.exp_avg = self._zeros()
         self.exp_avg_sq = self._zeros()
 
-    def step(self, grads) -> None:
-        grads = self._grads(grads)
-        beta1, beta2 = self.betas
-        self.step_count += 1
-        t = self.step_count
-        step_size = self.lr / (1 - beta1 ** t)
-        bias2_sqrt = math.sqrt(1 - beta2 ** t)
-        for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq):
-            m += (1 - beta1) * (g - m)  # torch's lerp_: the same average, rounded as torch does
-            v *= beta2
-            v += (1 - beta2) * (g * g)
-            p -= step_size * (m / (np.sqrt(v) / bias2_sqrt + self.eps))
+    def hyper(self) -> dict:
+        return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
 
 
 class _Schedule:

@@ -15,13 +15,12 @@ name                      f(x, y)                                   what it show
 ========================  =======================================  =============================
 
 :func:`run_optimizer` runs any :mod:`dlcore.optim` optimizer from a start point and returns the
-trajectory, shape ``(steps + 1, 2)``. The built-in optimizers take a fast path that runs the
-same update equations on Python floats (an explorer recomputes several trajectories per slider
-move); ``tests/test_surfaces.py`` checks it against the optimizer classes step for step.
+trajectory, shape ``(steps + 1, 2)``. The built-in optimizers take a fast path that applies the
+optimizer's own update function (the one ``opt.step`` applies to arrays, see :mod:`dlcore.optim`)
+to the two coordinates as Python floats, because an explorer recomputes several trajectories per
+slider move; ``tests/test_surfaces.py`` checks it against ``opt.step`` step for step.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -197,80 +196,25 @@ OPTIMIZERS: dict[str, tuple[type, dict]] = {
 }
 
 
-def _fast_sgd(grad, x, y, steps, out, opt):
-    lr, mu, d, wd, nest = opt.lr, opt.momentum, opt.dampening, opt.weight_decay, opt.nesterov
-    bx = by = 0.0
+def _walk_floats(opt, grad, x: float, y: float, steps: int, out: list) -> None:
+    """Step the point (x, y) with the optimizer's own update function, on Python floats.
+
+    ``type(opt).update`` is the function :meth:`dlcore.optim.Optimizer.step` applies to arrays;
+    here it is applied to each coordinate (x and y are two parameters of one element each), with
+    the state starting at 0 as the class's does.
+    """
+    update, hyper = type(opt).update, opt.hyper()
+    sx = sy = [0.0] * len(opt.state_names)
     for t in range(1, steps + 1):
         gx, gy = grad(x, y)
-        if wd:
-            gx, gy = gx + wd * x, gy + wd * y
-        if mu:
-            if t == 1:
-                bx, by = gx, gy
-            else:
-                bx, by = mu * bx + (1 - d) * gx, mu * by + (1 - d) * gy
-            if nest:
-                gx, gy = gx + mu * bx, gy + mu * by
-            else:
-                gx, gy = bx, by
-        x, y = x - lr * gx, y - lr * gy
+        x, *sx = update(x, gx, *sx, t, **hyper)
+        y, *sy = update(y, gy, *sy, t, **hyper)
         out.append((x, y))
         if not (abs(x) <= DIVERGED and abs(y) <= DIVERGED):
             return
 
 
-def _fast_adagrad(grad, x, y, steps, out, opt):
-    lr, eps, wd = opt.lr, opt.eps, opt.weight_decay
-    rx = ry = 0.0
-    sqrt = math.sqrt
-    for _ in range(steps):
-        gx, gy = grad(x, y)
-        if wd:
-            gx, gy = gx + wd * x, gy + wd * y
-        rx, ry = rx + gx * gx, ry + gy * gy
-        x, y = x - lr * (gx / (sqrt(rx) + eps)), y - lr * (gy / (sqrt(ry) + eps))
-        out.append((x, y))
-        if not (abs(x) <= DIVERGED and abs(y) <= DIVERGED):
-            return
-
-
-def _fast_rmsprop(grad, x, y, steps, out, opt):
-    lr, eps, wd, a = opt.lr, opt.eps, opt.weight_decay, opt.alpha
-    sx = sy = 0.0
-    sqrt = math.sqrt
-    for _ in range(steps):
-        gx, gy = grad(x, y)
-        if wd:
-            gx, gy = gx + wd * x, gy + wd * y
-        sx, sy = sx * a + (1 - a) * (gx * gx), sy * a + (1 - a) * (gy * gy)
-        x, y = x - lr * (gx / (sqrt(sx) + eps)), y - lr * (gy / (sqrt(sy) + eps))
-        out.append((x, y))
-        if not (abs(x) <= DIVERGED and abs(y) <= DIVERGED):
-            return
-
-
-def _fast_adam(grad, x, y, steps, out, opt):
-    lr, eps, wd = opt.lr, opt.eps, opt.weight_decay
-    b1, b2 = opt.betas
-    mx = my = vx = vy = 0.0
-    sqrt = math.sqrt
-    for t in range(1, steps + 1):
-        gx, gy = grad(x, y)
-        if wd:
-            gx, gy = gx + wd * x, gy + wd * y
-        mx, my = mx + (1 - b1) * (gx - mx), my + (1 - b1) * (gy - my)
-        vx, vy = vx * b2 + (1 - b2) * (gx * gx), vy * b2 + (1 - b2) * (gy * gy)
-        step_size = lr / (1 - b1 ** t)
-        c2 = sqrt(1 - b2 ** t)
-        x = x - step_size * (mx / (sqrt(vx) / c2 + eps))
-        y = y - step_size * (my / (sqrt(vy) / c2 + eps))
-        out.append((x, y))
-        if not (abs(x) <= DIVERGED and abs(y) <= DIVERGED):
-            return
-
-
-_FAST = {optim.SGD: _fast_sgd, optim.Adagrad: _fast_adagrad,
-         optim.RMSprop: _fast_rmsprop, optim.Adam: _fast_adam}
+_FLOAT_STEPPABLE = (optim.SGD, optim.Adagrad, optim.RMSprop, optim.Adam)
 
 
 def run_optimizer(surface, optimizer, start=None, steps: int = 100, *, fast: bool = True,
@@ -284,8 +228,9 @@ def run_optimizer(surface, optimizer, start=None, steps: int = 100, *, fast: boo
     point after k steps ``w ← update(w, ∇f(w))``. If a coordinate leaves ±1e6 (divergence) the
     run stops and the remaining rows are NaN.
 
-    With ``fast=True`` the four built-in optimizers run as Python-float loops of the same
-    equations (about 1 µs per step instead of 20 µs); ``fast=False`` always drives the class.
+    With ``fast=True`` the four built-in optimizers step the two coordinates as Python floats
+    with the class's own update function (:func:`dlcore.optim.adam_update` …), a few µs per step
+    instead of 20 µs for ``opt.step`` on arrays; ``fast=False`` always drives ``opt.step``.
 
     >>> run_optimizer("ill_conditioned", "sgd", start=(1.0, 1.0), steps=1, lr=0.1)[1]
     array([0.98, 0.6 ])
@@ -319,10 +264,10 @@ def run_optimizer(surface, optimizer, start=None, steps: int = 100, *, fast: boo
     traj = np.full((steps + 1, 2), np.nan)
     traj[0] = w0
     grad = surf.grad
-    if fast and type(opt) in _FAST:
+    if fast and type(opt) in _FLOAT_STEPPABLE:
         out: list[tuple[float, float]] = []
         try:
-            _FAST[type(opt)](grad, float(w0[0]), float(w0[1]), int(steps), out, opt)
+            _walk_floats(opt, grad, float(w0[0]), float(w0[1]), int(steps), out)
         except (OverflowError, ZeroDivisionError):
             pass  # the rows not reached stay NaN
         if out:

@@ -9,6 +9,12 @@ per-epoch loss, accuracy and learning rate. One epoch:
         optimizer.step(model.grads())
     evaluate on the validation set (model.eval()); scheduler.step(); early_stopping check
 
+Two options serve the chapters' experiments: ``eval_train=True`` records the training loss and
+accuracy in evaluation mode on the whole training set after each epoch (as the validation numbers
+are, so the two curves compare like with like; by default they are the running means over the
+epoch's mini-batches), and ``callback(epoch, history)`` runs after every epoch and ends the run by
+returning True (e.g. on a diverging loss).
+
 The progress bar is ``tqdm.auto`` (a widget in Jupyter, text in a terminal), imported only when
 ``progress=True``. :func:`evaluate`, :func:`predict_proba` and :func:`predict` run a model in
 evaluation mode, in batches.
@@ -78,6 +84,7 @@ class History:
     lr: list = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
+    stopped_by_callback: bool = False
     seconds: float = 0.0
 
     @property
@@ -125,7 +132,7 @@ def predict(model, X, *, batch_size: int = 512) -> np.ndarray:
 
 def fit(model, X, y, *, loss="cross_entropy", optimizer, epochs: int, batch_size: int = 32, rng,
         X_val=None, y_val=None, scheduler=None, early_stopping=None, restore_best: bool = True,
-        progress: bool = True) -> History:
+        progress: bool = True, eval_train: bool = False, callback=None) -> History:
     """Train ``model`` with mini-batch gradient descent; return the :class:`History`.
 
     model: a :mod:`dlcore.nn` layer (usually ``Sequential``); X: (N, ...), y: (N,) labels (or
@@ -136,7 +143,10 @@ def fit(model, X, y, *, loss="cross_entropy", optimizer, epochs: int, batch_size
     ``dlcore.regularization.EarlyStopping``; its ``step(value)`` returns True to stop) watches
     the validation loss (the training loss
     without validation data); with ``restore_best=True`` the model ends with the weights of
-    the best epoch whenever ``early_stopping`` is given.
+    the best epoch whenever ``early_stopping`` is given. ``eval_train=True``: ``train_loss`` and
+    ``train_acc`` are measured after each epoch in evaluation mode on all of ``(X, y)`` instead of
+    averaged over the epoch's mini-batches. ``callback(epoch, history)`` (0-based epoch) runs after
+    each epoch's bookkeeping; returning True ends the run (``history.stopped_by_callback``).
     """
     fn = "fit"
     loss_fn, grad_fn, acc_fn = _loss_fns(fn, loss)
@@ -154,6 +164,8 @@ def fit(model, X, y, *, loss="cross_entropy", optimizer, epochs: int, batch_size
         raise ValueError(f"{fn}: batch_size must be an int >= 1, got {batch_size!r}")
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"{fn}: rng must be a numpy.random.Generator, got {rng!r}")
+    if callback is not None and not callable(callback):
+        raise ValueError(f"{fn}: callback must be a function (epoch, history) -> bool, got {callback!r}")
     params = model.parameters()
     if len(optimizer.params) != len(params) or any(a is not b for a, b in zip(optimizer.params, params)):
         raise ValueError(f"{fn}: the optimizer does not hold this model's parameters; build it as "
@@ -185,8 +197,12 @@ def fit(model, X, y, *, loss="cross_entropy", optimizer, epochs: int, batch_size
                 total_acc += acc_fn(out, yb) * len(idx)
                 model.backward(grad_fn(out, yb))
                 optimizer.step(model.grads())
-            hist.train_loss.append(total_loss / n)
-            hist.train_acc.append(total_acc / n)
+            if eval_train:
+                tl, ta = evaluate(model, X, y, loss=loss)
+            else:
+                tl, ta = total_loss / n, total_acc / n
+            hist.train_loss.append(tl)
+            hist.train_acc.append(ta)
             hist.lr.append(lr_now)
             if has_val:
                 vl, va = evaluate(model, X_val, y_val, loss=loss)
@@ -209,6 +225,9 @@ def fit(model, X, y, *, loss="cross_entropy", optimizer, epochs: int, batch_size
                 scheduler.step()
             if early_stopping is not None and early_stopping.step(monitored):
                 hist.stopped_early = True
+                break
+            if callback is not None and callback(epoch, hist):
+                hist.stopped_by_callback = True
                 break
     finally:
         if bar is not None:

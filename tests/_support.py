@@ -1,30 +1,21 @@
-"""Helpers shared by several test files (imported as ``_support``; pytest puts tests/ on sys.path)."""
+"""Helpers shared by several test files (imported as ``_support``; pytest puts tests/ on sys.path).
+
+The numerical gradient every test uses is ``dlcore.gradcheck.numerical_gradient``, itself checked
+against hand-computed derivatives in ``tests/test_gradcheck.py``.
+"""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
 
-import numpy as np
 
-
-def numgrad(f, x, h=1e-6):
-    """Central differences of the scalar f() with respect to x (changed in place, then restored).
-
-    Independent of dlcore.gradcheck on purpose: the ops' tests should not lean on the library.
-    """
-    g = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + h
-        fp = f()
-        x[i] = old - h
-        fm = f()
-        x[i] = old
-        g[i] = (fp - fm) / (2 * h)
-    return g
+def render_once_then_skip_renders(explorer):
+    """Render an explorer's figure once (the artists really draw), then make ``draw_idle`` a no-op
+    so that tests driving many updates do not pay an Agg render each."""
+    explorer.fig.canvas.draw()
+    explorer.fig.canvas.draw_idle = lambda *a, **k: None
+    return explorer
 
 
 def stop_process_group(proc: subprocess.Popen, timeout: float = 30) -> None:

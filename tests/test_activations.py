@@ -1,7 +1,6 @@
 """dlcore.activations: hand-worked values, extremes without warnings, PyTorch agreement, gradients."""
 from __future__ import annotations
 
-import doctest
 import math
 import warnings
 
@@ -122,8 +121,3 @@ def test_integers_are_promoted():
 def test_errors(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
-
-
-def test_docstring_examples_run():
-    import dlcore.activations
-    assert doctest.testmod(dlcore.activations).failed == 0

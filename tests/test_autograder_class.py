@@ -65,7 +65,7 @@ report = {{
 import subprocess
 # Escape attempts: unmount what hides the solutions, or go through another process's root.
 subprocess.run(["umount", {str(REPO / "solutions")!r}], capture_output=True)
-report["after_umount"] = os.listdir({str(REPO / "solutions")!r})
+report["after_umount"] = os.listdir({str(REPO / "solutions")!r}) if os.path.isdir({str(REPO / "solutions")!r}) else []
 def _ls(p):
     try:
         return os.listdir(p)

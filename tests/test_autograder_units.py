@@ -250,3 +250,101 @@ def test_without_bubblewrap_grading_runs_with_limits_and_warns_once(tmp_path, so
                 "--no-progress")
     assert slow.returncode == 0, slow.stderr
     assert "sleepy: 2/6" in slow.stdout and "time-budget" in slow.stdout, slow.stdout
+
+
+def test_sanitize_keeps_plain_outputs_and_the_instructors_text_only(tmp_path):
+    from autograder.preprocessors import SanitizeNotebook, safe_markdown
+
+    src = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    src.cells = [nbformat.v4.new_markdown_cell("Trusted <b>prose</b>"),
+                 nbformat.v4.new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\nsecret_check_line(12345)\n### END HIDDEN TESTS",
+                                           metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 1}})]
+    (tmp_path / "a").mkdir()
+    nbformat.write(src, tmp_path / "a" / "nb.ipynb")
+    sub = nbformat.v4.new_notebook(metadata={"title": "</title><script>x</script>", "widgets": {}})
+    sub.cells = [nbformat.v4.new_markdown_cell("Trusted <b>prose</b>"),
+                 nbformat.v4.new_markdown_cell('answer <img src=x onerror="alert(1)"> [l](javascript:alert(2)) $a<b$'),
+                 nbformat.v4.new_raw_cell("<script>alert(3)</script>"),
+                 nbformat.v4.new_code_cell("print(In)", outputs=[
+                     nbformat.v4.new_output("stream", text="\x1b[0;31msecret_check_line\x1b[0m(12345)\nok\n"),
+                     nbformat.v4.new_output("display_data", data={"text/html": "<script>", "text/plain": "p",
+                                                                  "image/png": "AAAA\" onerror=\"x"},
+                                            metadata={"width": "1 onload=x"}),
+                     nbformat.v4.new_output("display_data", data={"application/javascript": "alert(4)"}),
+                     nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})])]
+    sub.cells[3]["metadata"] = {"tags": ["x"], "nbgrader": {"grade": False, "grade_id": "c", "locked": False}}
+    pp = SanitizeNotebook(source_directory=str(tmp_path))
+    nb, _ = pp.preprocess(sub, {"nbgrader": {"assignment": "a", "notebook": "nb"}})
+    assert dict(nb.metadata) == {"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    assert nb.cells[0].source == "Trusted <b>prose</b>"
+    answer = nb.cells[1].source
+    assert "onerror" not in answer and "javascript:" not in answer and "<img" not in answer
+    assert "$a&lt;b$" in answer and answer.startswith('<div class="dlcourse-answer">') and "\n" not in answer
+    assert nb.cells[2].source == "&lt;script&gt;alert(3)&lt;/script&gt;"
+    outs = nb.cells[3].outputs
+    assert outs[0].text == "[a line of a hidden test was removed]\nok\n"
+    assert dict(outs[1].data) == {"text/plain": "p"} and not outs[1].metadata
+    assert dict(outs[2].data) == {"image/png": "iVBORw0KGgo="} and len(outs) == 3
+    assert dict(nb.cells[3].metadata) == {"nbgrader": {"grade": False, "grade_id": "c", "locked": False}}
+    assert "<script" not in safe_markdown("<script>alert(1)</script> **bold**") and "<strong>bold" in safe_markdown("**bold**")
+
+
+def test_duplicate_graded_cells_lose_their_metadata_not_the_notebook():
+    from autograder.preprocessors import DropDuplicateIds
+
+    meta = {"nbgrader": {"grade": True, "grade_id": "t", "locked": True, "points": 1, "solution": False}}
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("a", metadata=json.loads(json.dumps(meta))),
+                nbformat.v4.new_code_cell("b", metadata={"nbgrader": {}}),
+                nbformat.v4.new_code_cell("c", metadata=json.loads(json.dumps(meta)))]
+    nb, _ = DropDuplicateIds().preprocess(nb, {})
+    assert [("nbgrader" in c.metadata) for c in nb.cells] == [False, False, True]
+
+
+def test_collect_refuses_links_and_oversize_notebooks(tmp_path, source):
+    F = "ch00_fixture"
+    inbox = tmp_path / "inbox"
+    (inbox / "alice" / F).mkdir(parents=True)
+    (inbox / "alice" / F / f"{F}.ipynb").write_text('{"cells": []}')
+    (inbox / "bob" / F).mkdir(parents=True)
+    (inbox / "bob" / F / f"{F}.ipynb").symlink_to(source / F / f"{F}.ipynb")
+    (inbox / "carol").symlink_to(inbox / "alice")
+    (inbox / "dave" / F).mkdir(parents=True)
+    (inbox / "dave" / F / f"{F}.ipynb").write_bytes(b" " * (2 * 2**20))
+    out, err = __import__("io").StringIO(), __import__("io").StringIO()
+    assert collect(inbox, tmp_path / "root", source=source, out=out, err=err, max_bytes=2**20) == 0
+    assert "1 notebooks imported" in out.getvalue()
+    e = err.getvalue()
+    assert "bob/" in e and "carol: a symbolic link" in e and "dave/" in e and "over the limit" in e
+    assert sorted(p.name for p in (tmp_path / "root" / "submitted").iterdir()) == ["alice"]
+    # A zip whose header lies about an entry's size is cut off at the limit.
+    z = tmp_path / "lie.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr(f"erin/{F}/{F}.ipynb", b"x" * (3 * 2**20))
+    data = bytearray(z.read_bytes())
+    import struct
+    for sig, off in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        i = data.find(sig)
+        data[i + off:i + off + 4] = struct.pack("<I", 100)  # the declared uncompressed size
+    z.write_bytes(bytes(data))
+    err2 = __import__("io").StringIO()
+    assert collect(z, tmp_path / "root2", source=source, out=__import__("io").StringIO(), err=err2, max_bytes=2**20) == 1
+    assert "erin" in err2.getvalue() and not (tmp_path / "root2" / "submitted" / "erin").exists()
+    (tmp_path / "root3").mkdir()
+    (tmp_path / "root3" / "submitted").symlink_to(tmp_path / "root" / "submitted")
+    err3 = __import__("io").StringIO()
+    assert collect(inbox, tmp_path / "root3", source=source, out=__import__("io").StringIO(), err=err3) == 1
+    assert "symbolic link" in err3.getvalue()
+
+
+def test_autograde_failed_reason_is_nbgraders_own_error_not_its_reraise():
+    from autograder.grade import autograde_error
+
+    out = {"success": False,
+           "log": "[ERROR] Timeout waiting for execute reply (30s).\n"
+                  "[ERROR] Notebook JSON is invalid: 'grade_id' is a required property\n",
+           "error": "Traceback (most recent call last):\n  File \"x.py\", line 3, in convert\n"
+                    "    raise NbGraderException(msg)\nnbgrader.converters.base.NbGraderException: Please see the "
+                    "error log above for details.\n"}
+    assert autograde_error(out) == "[ERROR] Notebook JSON is invalid: 'grade_id' is a required property"
+    assert autograde_error({"error": "KeyError: 'grade_id'"}) == "KeyError: 'grade_id'"

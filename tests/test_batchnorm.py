@@ -1,7 +1,6 @@
 """dlcore.batchnorm: by hand, against torch's batch_norm (train and eval), gradient checks, running stats."""
 from __future__ import annotations
 
-import doctest
 
 import numpy as np
 import pytest
@@ -196,8 +195,3 @@ def test_gamma_beta_dtype_follow_their_own_arrays():
 def test_errors(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
-
-
-def test_docstring_examples_run():
-    import dlcore.batchnorm
-    assert doctest.testmod(dlcore.batchnorm).failed == 0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dlcore.activations import sigmoid, sigmoid_grad
-from dlcore.explorers.ch01 import neuron_data, sigmoid_output_table, train_neuron
+from dlcore.chapters.ch01 import neuron_data, sigmoid_output_table, train_neuron
 from dlcore.losses import (binary_cross_entropy, binary_cross_entropy_grad, mse_loss, mse_loss_grad,
                            sigmoid_bce_grad_z, sigmoid_mse_grad_z)
 

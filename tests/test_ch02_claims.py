@@ -3,7 +3,7 @@ naive formula overflows and the max shift fixes it; CE∘softmax's gradient is p
 import numpy as np
 import pytest
 
-from dlcore.explorers.ch02 import gradient_three_ways, overflow_table, pairing_table
+from dlcore.chapters.ch02 import gradient_three_ways, overflow_table, pairing_table
 from dlcore.losses import cross_entropy, cross_entropy_grad
 from dlcore.softmax import log_softmax, naive_softmax, softmax
 

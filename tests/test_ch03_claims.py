@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from dlcore import activations as A
-from dlcore.explorers import ch03
+from dlcore.chapters import ch03
 
 
 def test_c3_sigmoid_grad_peaks_at_a_quarter():
@@ -69,11 +69,12 @@ def test_c4_relu_zeroes_about_half_of_zero_mean_inputs():
     assert abs(per_layer.mean() - 0.5) < 0.06
 
 
-def test_c5_relu_forward_is_cheaper_than_sigmoid():
-    """Timed, asserted loosely (the issue allows it): ReLU's forward costs less than sigmoid's."""
-    t = ch03.time_activations(n=200_000, repeats=5, number=3, rng=np.random.default_rng(0))
-    assert t["dlcore relu"] < t["dlcore sigmoid"]
-    assert t["np.maximum(x, 0) (ReLU)"] < t["np.exp(-x) (the sigmoid's core)"]
+def test_c5_time_activations_times_each_case():
+    """C5 (ReLU's forward is cheaper than the sigmoid's) is a timing: benchmarks/bench_claims.py
+    checks it; a unit test asserts no wall-clock figure, only that every case is timed."""
+    t = ch03.time_activations(n=1000, repeats=1, number=1, rng=np.random.default_rng(0))
+    assert {"dlcore relu", "dlcore sigmoid", "np.maximum(x, 0) (ReLU)", "np.exp(-x) (the sigmoid's core)"} <= set(t)
+    assert all(v > 0 for v in t.values())
 
 
 def test_c3_big_weights_do_not_rescue_the_sigmoid():

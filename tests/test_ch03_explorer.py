@@ -7,7 +7,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from dlcore.explorers.ch03 import MAX_DEPTH, _base_weights, layer_gradient_norms, vanishing_gradient_explorer  # noqa: E402
+from dlcore.chapters.ch03 import MAX_DEPTH, _base_weights, layer_gradient_norms  # noqa: E402
+from dlcore.explorers.ch03 import vanishing_gradient_explorer  # noqa: E402
 
 
 @pytest.fixture(scope="module")

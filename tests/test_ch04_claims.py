@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dlcore import optim
-from dlcore.explorers import ch04
+from dlcore.chapters import ch04
 from dlcore.surfaces import Quadratic, run_optimizer
 
 

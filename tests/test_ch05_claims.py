@@ -6,7 +6,7 @@ import torch
 from dlcore import nn
 from dlcore.batchnorm import batch_norm_backward, batch_norm_forward
 from dlcore.data import load_digits
-from dlcore.explorers.ch05 import deep_stack_activations, train_digits_mlp
+from dlcore.chapters.ch05 import deep_stack_activations, train_digits_mlp
 
 
 def _batch(seed=0, n=64, d=5):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dlcore import conv, data, nn, optim, pooling, train
-from dlcore.explorers.ch07 import kernel_bank, load_input
+from dlcore.chapters.ch07 import kernel_bank, load_input
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,12 @@ import pytest  # noqa: E402
 from dlcore import conv, pooling  # noqa: E402
 from dlcore.explorers.ch07 import (MAX_KERNELS, conv_explorer, kernel_bank, load_input,  # noqa: E402
                                    parse_custom_kernel, random_kernels)
+from _support import render_once_then_skip_renders  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def ex():
-    e = conv_explorer()
-    e.fig.canvas.draw()  # one real render proves the artists draw ...
-    e.fig.canvas.draw_idle = lambda *a, **k: None  # ... then skip Agg renders to keep the tests fast
-    return e
+    return render_once_then_skip_renders(conv_explorer())
 
 
 def _expected(x, w, stride, padding, pool, k=2):

@@ -10,7 +10,7 @@ import pytest
 
 from dlcore import conv, gradcheck, nn, pooling
 from dlcore.activations import relu_grad
-from dlcore.explorers.ch08 import dilate
+from dlcore.chapters.ch08 import dilate
 
 
 def _windows(x, k):
@@ -200,7 +200,7 @@ def test_conv_preceded_by_pool_routes_delta_through_pool_first():
 def test_real_feature_map_quarter_of_cells_ties_die_at_relu():
     """Section 2 on the photo: max pooling feeds 1/4 of the cells; all-zero windows (ties) pass δ to
     a cell with z <= 0, so only about 19 % of the map carries δ past the ReLU; Σδ is kept."""
-    from dlcore.explorers.ch07 import kernel_bank, load_input
+    from dlcore.chapters.ch08 import kernel_bank, load_input
 
     x = load_input(64)
     w, _ = kernel_bank("edge", 1)

@@ -8,14 +8,12 @@ import pytest  # noqa: E402
 
 from dlcore import conv, pooling  # noqa: E402
 from dlcore.explorers.ch08 import backprop_explorer, fmt, stack_input, top_delta  # noqa: E402
+from _support import render_once_then_skip_renders  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def ex():
-    e = backprop_explorer()
-    e.fig.canvas.draw()  # one real render proves the artists draw ...
-    e.fig.canvas.draw_idle = lambda *a, **k: None  # ... then skip Agg renders to keep the tests fast
-    return e
+    return render_once_then_skip_renders(backprop_explorer())
 
 
 def _reference(seed, pool, pattern, row, col, padding=0):

@@ -3,8 +3,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from _support import numgrad
-
 from dlcore.conv import (
     conv2d_backward,
     conv2d_backward_loops,
@@ -14,6 +12,7 @@ from dlcore.conv import (
     full_convolve2d,
     rot180,
 )
+from dlcore.gradcheck import numerical_gradient
 
 
 def rel_err(a, b):
@@ -138,9 +137,9 @@ def test_gradients_numerically(p):
     def loss():
         return float(np.sum(conv2d_forward(x, w, b, stride=(SH, SW), padding=(PH, PW))[0] * dout))
 
-    assert rel_err(dx, numgrad(loss, x)) < 1e-6
-    assert rel_err(dw, numgrad(loss, w)) < 1e-6
-    assert rel_err(db, numgrad(loss, b)) < 1e-6
+    assert rel_err(dx, numerical_gradient(lambda _: loss(), x)) < 1e-6
+    assert rel_err(dw, numerical_gradient(lambda _: loss(), w)) < 1e-6
+    assert rel_err(db, numerical_gradient(lambda _: loss(), b)) < 1e-6
     # the loop version agrees with the fast one, forward and backward
     out_l, cache_l = conv2d_forward_loops(x, w, b, stride=(SH, SW), padding=(PH, PW))
     np.testing.assert_allclose(out_l, out, rtol=1e-10, atol=1e-12)
@@ -166,21 +165,21 @@ def test_fast_and_loops_agree_on_a_realistic_shape():
 
 def test_large_input_uses_chunks_and_stays_exact():
     """Inputs whose im2col matrix is too big to keep are rebuilt chunk by chunk in the backward."""
-    import dlcore.conv as conv
+    import dlcore._fast_conv as fast
 
     rng = np.random.default_rng(4)
     x = rng.standard_normal((5, 2, 9, 8))
     w = rng.standard_normal((3, 2, 3, 3))
-    keep, chunk = conv._KEEP_BYTES, conv._CHUNK_BYTES
+    keep, chunk = fast._KEEP_BYTES, fast._CHUNK_BYTES
     try:
-        conv._KEEP_BYTES, conv._CHUNK_BYTES = 0, 1  # one image per chunk, nothing kept
+        fast._KEEP_BYTES, fast._CHUNK_BYTES = 0, 1  # one image per chunk, nothing kept
         out, cache = conv2d_forward(x, w, None, stride=(1, 2), padding=1)
-        assert cache.cols is None
+        assert cache.fast.cols is None and cache.fast.x_phases is not None
         grads = conv2d_backward(np.ones_like(out), cache)
     finally:
-        conv._KEEP_BYTES, conv._CHUNK_BYTES = keep, chunk
+        fast._KEEP_BYTES, fast._CHUNK_BYTES = keep, chunk
     out2, cache2 = conv2d_forward(x, w, None, stride=(1, 2), padding=1)
-    assert cache2.cols is not None
+    assert cache2.fast.cols is not None
     np.testing.assert_allclose(out, out2, rtol=1e-12)
     for a, c in zip(grads[:2], conv2d_backward(np.ones_like(out2), cache2)[:2]):
         np.testing.assert_allclose(a, c, rtol=1e-12)
@@ -244,10 +243,10 @@ def test_backward_checks_dout_shape():
 def test_fast_matches_loops_when_a_phase_gets_no_kernel_offset(keep, monkeypatch):
     # conv2d_backward copies each stride phase's first offset into dx and zeroes the rest of
     # the phase; with a stride larger than the kernel some phases get no offset at all.
-    import dlcore.conv as conv
+    import dlcore._fast_conv as fast
     if not keep:  # the im2col matrix rebuilt in the backward, a few images per chunk
-        monkeypatch.setattr(conv, "_KEEP_BYTES", 0)
-        monkeypatch.setattr(conv, "_CHUNK_BYTES", 64)
+        monkeypatch.setattr(fast, "_KEEP_BYTES", 0)
+        monkeypatch.setattr(fast, "_CHUNK_BYTES", 64)
     rng = np.random.default_rng(3)
     for (KH, KW), (SH, SW), (PH, PW) in [((1, 1), (2, 2), (0, 0)), ((2, 1), (3, 2), (1, 0)),
                                          ((3, 3), (2, 4), (0, 2)), ((1, 3), (3, 1), (1, 1)),

@@ -1,7 +1,6 @@
 """dlcore.linear: out = x @ w.T + b — by hand, against torch.nn.functional.linear, gradient checks."""
 from __future__ import annotations
 
-import doctest
 
 import numpy as np
 import pytest
@@ -91,8 +90,3 @@ def test_float32_in_float32_out():
 def test_errors(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
-
-
-def test_docstring_examples_run():
-    import dlcore.linear
-    assert doctest.testmod(dlcore.linear).failed == 0

@@ -24,7 +24,9 @@ import run_notebooks  # noqa: E402
 from autograder.release import chapters, check_clean, hidden_lines, release  # noqa: E402
 
 CHAPTERS = chapters()
-pytestmark = pytest.mark.skipif(not CHAPTERS, reason="no chapter in solutions/ yet")
+# Executing every notebook (and releasing every chapter) takes minutes: the slow tier only.
+pytestmark = [pytest.mark.slow, pytest.mark.notebooks,
+              pytest.mark.skipif(not CHAPTERS, reason="no chapter in solutions/ yet")]
 _EXECUTED: dict[tuple[str, str], object] = {}
 _POOL: dict = {}
 JOBS = max(1, min(2, os.cpu_count() or 1))

@@ -1,7 +1,6 @@
 """dlcore.regularization: inverted dropout, L2 weight decay and EarlyStopping."""
 from __future__ import annotations
 
-import doctest
 import math
 import warnings
 
@@ -199,8 +198,3 @@ def test_stop_is_sticky_until_reset():
 def test_errors(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
-
-
-def test_docstring_examples_run():
-    import dlcore.regularization
-    assert doctest.testmod(dlcore.regularization).failed == 0

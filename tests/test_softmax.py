@@ -1,7 +1,6 @@
 """dlcore.softmax: hand-worked values, stability at 1e4, PyTorch agreement, the JVP, dtypes, errors."""
 from __future__ import annotations
 
-import doctest
 import math
 import warnings
 
@@ -118,8 +117,3 @@ def test_float32_in_float32_out():
 def test_errors(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
-
-
-def test_docstring_examples_run():
-    import dlcore.softmax
-    assert doctest.testmod(dlcore.softmax).failed == 0

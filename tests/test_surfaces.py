@@ -1,11 +1,11 @@
 """dlcore.surfaces: analytic gradients and Hessians, trajectories, the fast path."""
-import time
 import warnings
 
 import numpy as np
 import pytest
 
 from dlcore import optim
+from dlcore.gradcheck import numerical_gradient
 from dlcore.surfaces import SURFACES, OPTIMIZERS, Quadratic, get_surface, run_optimizer
 
 NAMES = sorted(SURFACES)
@@ -25,14 +25,19 @@ def test_registry_has_the_four_kinds():
         assert s.xlim[0] <= s.start[0] <= s.xlim[1] and s.ylim[0] <= s.start[1] <= s.ylim[1]
 
 
+def _numerical(fn, X, Y, h=1e-6):
+    """dlcore.gradcheck's central differences of the scalar fn(x, y) at every grid point: (gx, gy)."""
+    g = np.array([numerical_gradient(lambda v: fn(v[0], v[1]), np.array([x, y]), h=h)
+                  for x, y in zip(X.ravel(), Y.ravel())])
+    return g[:, 0].reshape(X.shape), g[:, 1].reshape(X.shape)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_gradient_matches_central_differences(name):
     s = SURFACES[name]
     X, Y = _grid_points(s)
-    h = 1e-6
     gx, gy = s.grad(X, Y)
-    nx = (s.f(X + h, Y) - s.f(X - h, Y)) / (2 * h)
-    ny = (s.f(X, Y + h) - s.f(X, Y - h)) / (2 * h)
+    nx, ny = _numerical(s.f, X, Y)
     scale = 1 + np.abs(nx).max() + np.abs(ny).max()
     assert np.abs(gx - nx).max() / scale < 1e-7
     assert np.abs(gy - ny).max() / scale < 1e-7
@@ -42,12 +47,10 @@ def test_gradient_matches_central_differences(name):
 def test_hessian_matches_differences_of_gradient(name):
     s = SURFACES[name]
     X, Y = _grid_points(s)
-    h = 1e-6
     fxx, fxy, fyy = s.hessian(X, Y)
     assert np.shape(fxx) == np.shape(fxy) == np.shape(fyy) == X.shape
-    dxx = (s.grad(X + h, Y)[0] - s.grad(X - h, Y)[0]) / (2 * h)
-    dxy = (s.grad(X, Y + h)[0] - s.grad(X, Y - h)[0]) / (2 * h)
-    dyy = (s.grad(X, Y + h)[1] - s.grad(X, Y - h)[1]) / (2 * h)
+    dxx, dxy = _numerical(lambda x, y: s.grad(x, y)[0], X, Y)
+    _, dyy = _numerical(lambda x, y: s.grad(x, y)[1], X, Y)
     for a, b in ((fxx, dxx), (fxy, dxy), (fyy, dyy)):
         assert np.abs(a - b).max() / (1 + np.abs(b).max()) < 1e-7
 
@@ -85,11 +88,13 @@ def test_critical_points():
 @pytest.mark.parametrize("surface", NAMES)
 @pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
 def test_fast_path_equals_optimizer_class(surface, opt):
+    # Both paths apply the same update function (dlcore.optim.*_update), on floats or on arrays,
+    # and math.sqrt and np.sqrt are both correctly rounded: the points agree bit for bit.
     for hyper in (dict(lr=0.01), dict(lr=0.003, weight_decay=0.1)):
         fast = run_optimizer(surface, opt, steps=150, **hyper)
         slow = run_optimizer(surface, opt, steps=150, fast=False, **hyper)
         assert fast.shape == slow.shape == (151, 2)
-        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-15, equal_nan=True)
+        np.testing.assert_array_equal(fast, slow)
 
 
 def test_extra_hyperparameters_and_factories():
@@ -154,14 +159,4 @@ def test_errors():
         run_optimizer("saddle", "adam", steps=-1)
 
 
-def test_trajectory_cost_is_small():
-    # The chapter-4 explorer recomputes five 200-step trajectories per slider move.
-    times = []
-    for _ in range(30):
-        t0 = time.perf_counter()
-        for name in ("sgd", "momentum", "nesterov", "rmsprop", "adam"):
-            run_optimizer("rosenbrock", name, steps=200, lr=1e-3)
-        times.append(time.perf_counter() - t0)
-    med = float(np.median(times))
-    print(f"five 200-step trajectories: median {med * 1e3:.2f} ms")
-    assert med < 25e-3  # loose: measured about 0.5 ms
+# The cost of the explorer's trajectories is timed in benchmarks/bench_claims.py, not asserted here.

@@ -104,6 +104,40 @@ def test_progress_bar_runs(capsys):
     assert "fit" in capsys.readouterr().err        # tqdm's text bar in a terminal
 
 
+def test_eval_train_measures_the_training_set_like_the_validation_set():
+    X, y, Xv, yv = _blobs()
+    rng = np.random.default_rng(2)
+    model = nn.Sequential(nn.Linear(2, 16, rng=rng), nn.ReLU(), nn.Dropout(0.5, rng=rng), nn.Linear(16, 3, rng=rng))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    h = fit(model, X, y, optimizer=opt, epochs=3, rng=rng, X_val=Xv, y_val=yv, eval_train=True, progress=False)
+    loss, acc = evaluate(model, X, y)          # the last epoch's weights, in evaluation mode
+    assert h.train_loss[-1] == pytest.approx(loss, rel=1e-12) and h.train_acc[-1] == acc
+    # without it, the training numbers are the running means over the epoch's mini-batches
+    model2 = nn.Sequential(nn.Linear(2, 16, rng=np.random.default_rng(2)), nn.ReLU(),
+                           nn.Dropout(0.5, rng=np.random.default_rng(3)), nn.Linear(16, 3, rng=np.random.default_rng(4)))
+    h2 = fit(model2, X, y, optimizer=optim.SGD(model2.parameters(), lr=0.1), epochs=3, rng=np.random.default_rng(5),
+             progress=False)
+    assert h2.train_loss[-1] != pytest.approx(evaluate(model2, X, y)[0], rel=1e-6)
+
+
+def test_callback_sees_every_epoch_and_can_end_the_run():
+    X, y, _, _ = _blobs()
+    model = _mlp()
+    seen = []
+
+    def stop_after_two(epoch, history):
+        seen.append((epoch, history.epochs))
+        return epoch == 1
+
+    h = fit(model, X, y, optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=10,
+            rng=np.random.default_rng(0), callback=stop_after_two, progress=False)
+    assert seen == [(0, 1), (1, 2)] and h.epochs == 2
+    assert h.stopped_by_callback and not h.stopped_early
+    with pytest.raises(ValueError, match="fit: callback must be a function"):
+        fit(model, X, y, optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=1,
+            rng=np.random.default_rng(0), callback=3, progress=False)
+
+
 def test_errors():
     X, y, _, _ = _blobs()
     model = _mlp()

@@ -1,5 +1,8 @@
 """Chapter 4 (learning rate and optimizers): static figures and the optimizer explorer.
 
+The numbers come from :mod:`dlcore.chapters.ch04` (numpy only); its names are re-exported here
+so the chapter's notebook needs one import. This module draws them.
+
 The figures plot what :mod:`dlcore.optim` and :mod:`dlcore.surfaces` compute; the notebook
 calls each one in a line. :func:`optimizer_explorer` draws the six optimizers' trajectories
 over a contour plot of a test surface and their loss against the step, recomputing every
@@ -15,9 +18,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, SymmetricalLogLocator
 
 from dlcore import optim
+from dlcore.chapters.ch04 import (  # noqa: F401 - the chapter's numbers, re-exported for its notebook
+    STUDENT_HYPER, SURFACE_LR, adam_first_steps, distance_history, escape_step, hyper_for,
+    momentum_forms, noisy_quadratic_losses, optimizer_state_history, run_name, steps_to_tolerance,
+    student_trajectory)
 from dlcore.explorers.base import Explorer
 from dlcore.explorers.fastdraw import StaticLayer
-from dlcore.surfaces import DIVERGED, Quadratic, get_surface, run_optimizer
+from dlcore.surfaces import Quadratic, get_surface, run_optimizer
 
 #: Display name, run_optimizer name and colour of the six optimizers, in the order shown.
 OPTIMIZER_STYLE = (
@@ -29,9 +36,6 @@ OPTIMIZER_STYLE = (
     ("Adam", "adam", "tab:brown"),
 )
 
-#: The surfaces the explorer offers and a learning rate that shows each one well.
-SURFACE_LR = {"saddle": 0.05, "plateau_saddle": 0.02, "ill_conditioned": 0.1, "rosenbrock": 0.001}
-
 
 def _static_figure(figsize) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -39,78 +43,6 @@ def _static_figure(figsize) -> Figure:
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
-
-
-def hyper_for(name: str, lr: float, momentum: float = 0.9, beta1: float = 0.9,
-              beta2: float = 0.999) -> dict:
-    """Keyword arguments of ``run_optimizer`` for optimizer ``name`` from the explorer's sliders.
-
-    Momentum and Nesterov share ``momentum`` (at 0 both are plain SGD: see :func:`run_name`); Adam takes ``betas=(beta1, beta2)``; RMSprop's
-    decay ``alpha`` is ``beta2`` (both are the decay of the average of g²).
-    """
-    if name in ("momentum", "nesterov"):
-        return {"lr": lr, "momentum": momentum} if momentum > 0 else {"lr": lr}
-    if name == "rmsprop":
-        return {"lr": lr, "alpha": beta2}
-    if name == "adam":
-        return {"lr": lr, "betas": (beta1, beta2)}
-    return {"lr": lr}
-
-
-def run_name(name: str, momentum: float) -> str:
-    """The ``run_optimizer`` name for explorer optimizer ``name``: with momentum 0, Momentum and
-    Nesterov are plain SGD (``optim.SGD`` refuses ``nesterov=True`` without momentum)."""
-    return "sgd" if name in ("momentum", "nesterov") and momentum <= 0 else name
-
-
-def distance_history(surface, optimizer: str, start, steps: int, **hyper) -> np.ndarray:
-    """Distance to the surface's minimum after each step, shape ``(steps + 1,)`` (NaN once diverged)."""
-    surf = get_surface(surface)
-    traj = run_optimizer(surf, optimizer, start=start, steps=steps, **hyper)
-    return np.hypot(traj[:, 0] - surf.minimum[0], traj[:, 1] - surf.minimum[1])
-
-
-def steps_to_tolerance(surface, optimizer: str, tol: float, start=None, steps: int = 1000, **hyper) -> int | None:
-    """First step k at which the distance to the surface's minimum is below ``tol`` (None if never)."""
-    d = distance_history(surface, optimizer, start, steps, **hyper)
-    hit = np.flatnonzero(d < tol)
-    return int(hit[0]) if hit.size else None
-
-
-def escape_step(surface, optimizer: str, start=None, steps: int = 1000, below: float = -1.0, **hyper) -> int | None:
-    """First step at which f drops below ``below`` (None if never).
-
-    Both saddles have f = 0 at the saddle point, so with ``below=-1`` this counts the steps a
-    run started near the ridge spends before it has clearly left the saddle.
-    """
-    surf = get_surface(surface)
-    traj = run_optimizer(surf, optimizer, start=start, steps=steps, **hyper)
-    with np.errstate(invalid="ignore"):
-        hit = np.flatnonzero(surf.f(traj[:, 0], traj[:, 1]) < below)
-    return int(hit[0]) if hit.size else None
-
-
-def momentum_forms(surface="ill_conditioned", lr: float = 0.05, momentum: float = 0.9, steps: int = 50,
-                   start=None) -> tuple[np.ndarray, np.ndarray]:
-    """The same momentum run written two ways; returns both trajectories, each (steps + 1, 2).
-
-    Notes' form: v ← α·v − ε·g, w ← w + v (``optim.sgd_momentum_notes_step``); PyTorch's form:
-    b ← μ·b + g, w ← w − lr·b (``optim.SGD(momentum=μ)``, driven step by step).
-    """
-    surf = get_surface(surface)
-    w0 = np.array(surf.start if start is None else start, dtype=np.float64)
-    w, v = w0.copy(), np.zeros(2)
-    notes = [w0.copy()]
-    for _ in range(steps):
-        w, v = optim.sgd_momentum_notes_step(w, v, np.array(surf.grad(w[0], w[1])), lr, momentum)
-        notes.append(w)
-    p = w0.copy()
-    opt = optim.SGD([p], lr=lr, momentum=momentum)
-    torch_form = [w0.copy()]
-    for _ in range(steps):
-        opt.step([np.array(surf.grad(p[0], p[1]))])
-        torch_form.append(p.copy())
-    return np.array(notes), np.array(torch_form)
 
 
 def plot_step_sizes(curvature: float = 4.0, factors=(0.05, 0.4, 0.95, 1.05), steps: int = 40) -> Figure:
@@ -133,27 +65,6 @@ def plot_step_sizes(curvature: float = 4.0, factors=(0.05, 0.4, 0.95, 1.05), ste
     ax_d.set(xlabel="step k", ylabel="|x_k − x*|", title="distance to the minimum (log)")
     ax_d.legend(fontsize=7)
     return fig
-
-
-def noisy_quadratic_losses(lr: float, epochs: int = 60, steps_per_epoch: int = 20, *,
-                           step_size: int | None = None, gamma: float = 0.1, noise: float = 1.0,
-                           curvature: float = 1.0, rng: np.random.Generator) -> np.ndarray:
-    """Loss f = L/2·‖w‖² at each epoch's end under SGD with noisy gradients g = L·w + noise·ξ.
-
-    With ``step_size`` a :class:`dlcore.optim.StepLR` multiplies lr by ``gamma`` every
-    ``step_size`` epochs. Returns shape ``(epochs + 1,)``; w starts at (5, 5).
-    """
-    w = np.array([5.0, 5.0])
-    opt = optim.SGD([w], lr=lr)
-    sched = optim.StepLR(opt, step_size=step_size, gamma=gamma) if step_size else None
-    out = [0.5 * curvature * float(w @ w)]
-    for _ in range(epochs):
-        for _ in range(steps_per_epoch):
-            opt.step([curvature * w + noise * rng.standard_normal(2)])
-        if sched is not None:
-            sched.step()
-        out.append(0.5 * curvature * float(w @ w))
-    return np.array(out)
 
 
 def plot_step_decay(lr: float = 0.5, step_size: int = 15, gamma: float = 0.3, epochs: int = 60,
@@ -194,26 +105,6 @@ def plot_trajectories(surface, runs: dict, steps: int, start=None) -> Figure:
     return fig
 
 
-def optimizer_state_history(surface, optimizer, steps: int, start=None, **hyper) -> dict:
-    """Run a :mod:`dlcore.optim` optimizer class on a surface and record its internal state.
-
-    Returns arrays over the steps: ``"w"`` (steps + 1, 2), and for Adagrad ``"r"`` (its
-    ``sum_sq``), for RMSprop ``"r"`` (its ``square_avg``), each (steps, 2), plus
-    ``"effective_lr"`` = lr / (√r + eps), the per-coordinate step per unit gradient.
-    """
-    surf = get_surface(surface)
-    w = np.array(surf.start if start is None else start, dtype=np.float64)
-    opt = optimizer([w], **hyper)
-    ws, rs = [w.copy()], []
-    for _ in range(steps):
-        opt.step([np.array(surf.grad(w[0], w[1]), dtype=np.float64)])
-        ws.append(w.copy())
-        r = opt.sum_sq[0] if isinstance(opt, optim.Adagrad) else opt.square_avg[0]
-        rs.append(r.copy())
-    r = np.array(rs)
-    return {"w": np.array(ws), "r": r, "effective_lr": opt.lr / (np.sqrt(r) + opt.eps)}
-
-
 def plot_accumulators(surface="ill_conditioned", lr: float = 0.1, steps: int = 200, start=None) -> Figure:
     """Adagrad's accumulator r only grows, so its effective step shrinks; RMSprop's average does not."""
     fig = _static_figure((9, 3.2))
@@ -228,55 +119,6 @@ def plot_accumulators(surface="ill_conditioned", lr: float = 0.1, steps: int = 2
     ax_r.legend(fontsize=7)
     ax_e.legend(fontsize=7)
     return fig
-
-
-def adam_first_steps(g, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8) -> dict:
-    """Adam's first step for gradient ``g`` with and without bias correction (from dlcore.optim.Adam).
-
-    Corrected: Δw = −lr·ĝ/(|ĝ|+ε) ≈ −lr·sign(g); uncorrected: −lr·(1−β₁)g/(√(1−β₂)|g| + ε).
-    """
-    g = np.asarray(g, dtype=np.float64)
-    w = np.zeros_like(g)
-    optim.Adam([w], lr=lr, betas=betas, eps=eps).step([g])
-    b1, b2 = betas
-    raw = -lr * (1 - b1) * g / (np.sqrt((1 - b2) * g * g) + eps)
-    return {"g": g, "corrected": w.copy(), "uncorrected": raw}
-
-
-#: The chapter's exercises: keyword arguments each step function takes, from the explorer's params.
-STUDENT_HYPER = {
-    "momentum": lambda p: {"lr": p["lr"], "momentum": p["momentum"]},
-    "nesterov": lambda p: {"lr": p["lr"], "momentum": p["momentum"]},
-    "adagrad": lambda p: {"lr": p["lr"]},
-    "rmsprop": lambda p: {"lr": p["lr"], "alpha": p["beta2"]},
-    "adam": lambda p: {"lr": p["lr"], "beta1": p["beta1"], "beta2": p["beta2"]},
-}
-
-
-def student_trajectory(fn, key: str, surf, start, steps: int, params: dict):
-    """Iterate a student's step ``w, state = fn(w, g, state, **hyper)`` on a surface.
-
-    Returns ``(trajectory (steps + 1, 2) with NaN after divergence, None)`` or
-    ``(None, "ExceptionName: message")`` when the student's function fails, so an unfinished
-    exercise never breaks the explorer.
-    """
-    traj = np.full((steps + 1, 2), np.nan)
-    w = np.array(start, dtype=np.float64)
-    traj[0] = w
-    state: dict = {}
-    hyper = STUDENT_HYPER[key](params)
-    try:
-        with np.errstate(all="ignore"):
-            for k in range(1, steps + 1):
-                g = np.array(surf.grad(w[0], w[1]), dtype=np.float64)
-                w, state = fn(w.copy(), g, state, **hyper)
-                w = np.asarray(w, dtype=np.float64).reshape(2)
-                traj[k] = w
-                if not np.all(np.abs(w) <= DIVERGED):
-                    break
-    except Exception as exc:  # noqa: BLE001 - any failure is the student's to see, not ours to raise
-        return None, f"{type(exc).__name__}: {exc}"[:120]
-    return traj, None
 
 
 def _short(v, _pos) -> str:

@@ -1,5 +1,7 @@
 """Chapter 5 (batch normalization): static plots and the activation-histogram explorer.
 
+The numbers come from :mod:`dlcore.chapters.ch05` (re-exported here for the notebook).
+
 ``batchnorm_explorer()`` pushes one batch through a deep stack of linear layers twice — once
 plain (linear → activation) and once with batch norm (linear → batch norm → activation), with
 the same weights — and draws every layer's activation histogram for both, so the weight scale's
@@ -7,18 +9,18 @@ effect (activations collapsing to 0 or saturating) and batch norm's cure are see
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from matplotlib.collections import PolyCollection
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-from dlcore.activations import relu
-from dlcore.batchnorm import batch_norm_forward
+from dlcore.chapters._shared import one_blas_thread
+from dlcore.chapters.ch05 import (  # noqa: F401 - re-exported for the chapter's notebook
+    ACTIVATIONS, DeepStackActivations, deep_mlp, deep_stack_activations, digits_split, train_digits_mlp)
 from dlcore.explorers.base import Explorer, new_figure
 from dlcore.explorers.fastdraw import StaticLayer
 
-ACTIVATIONS = {"tanh": np.tanh, "relu": relu}
 # Bin ranges chosen so a healthy layer fills most of its row; values outside are clipped into
 # the edge bins, so saturated or exploding layers show as spikes at the edge.
 BIN_RANGES = {"tanh": (-1.0, 1.0), "relu": (0.0, 3.0)}
@@ -95,115 +97,7 @@ def plot_loss_curves(curves: dict, ylabel: str = "training loss", title: str = "
     return fig
 
 
-# --------------------------------------------------------------------------- deep MLP on the digits
-def _one_blas_thread():
-    # Small matrices: BLAS threads cost more than they save (see dlcore.explorers.ch06.one_blas_thread).
-    from dlcore.explorers.ch06 import one_blas_thread
-
-    return one_blas_thread()
-
-
-def deep_mlp(depth: int, width: int, batch_norm: bool, rng: np.random.Generator, init: str = "default"):
-    """64 → (Linear → [BatchNorm1d] → ReLU) × depth → Linear(10), a ``dlcore.nn.Sequential``.
-
-    ``init='default'`` keeps PyTorch's default U(−1/√fan_in, 1/√fan_in) weights (variance
-    1/(3·fan_in): each ReLU layer shrinks the signal); ``init='he'`` redraws the hidden weights
-    from N(0, 2/fan_in), which keeps the signal's scale through ReLU layers.
-    """
-    from dlcore import nn
-
-    layers, d = [], 64
-    for _ in range(depth):
-        lin = nn.Linear(d, width, rng=rng)
-        if init == "he":
-            lin.weight[...] = rng.normal(0.0, np.sqrt(2.0 / d), lin.weight.shape)
-        layers.append(lin)
-        if batch_norm:
-            layers.append(nn.BatchNorm1d(width))
-        layers.append(nn.ReLU())
-        d = width
-    layers.append(nn.Linear(d, 10, rng=rng))
-    return nn.Sequential(*layers)
-
-
-def train_digits_mlp(batch_norm: bool, lr: float, *, depth: int = 8, width: int = 64, init: str = "default",
-                     epochs: int = 10, batch_size: int = 64, momentum: float = 0.9, seed: int = 0) -> dict:
-    """Train :func:`deep_mlp` on the real digits (1,400 train / 397 validation) with SGD + momentum.
-
-    Returns ``{'loss': per-epoch mean training loss (nan after a divergence), 'val_acc': accuracy
-    on the validation digits in eval mode, 'diverged_epoch': first epoch whose loss is not finite
-    (or None)}``. Same ``seed`` → same split, weights and batches, with or without batch norm.
-    """
-    from dlcore.data import load_digits
-    from dlcore.losses import cross_entropy, cross_entropy_grad
-    from dlcore.optim import SGD
-
-    x, y = load_digits()
-    perm = np.random.default_rng(1234).permutation(len(x))
-    x, y = x[perm], y[perm]
-    xt, yt, xv, yv = x[:1400], y[:1400], x[1400:], y[1400:]
-    rng = np.random.default_rng(seed)
-    model = deep_mlp(depth, width, batch_norm, rng, init)
-    opt = SGD(model.parameters(), lr=lr, momentum=momentum)
-    losses = np.full(epochs, np.nan)
-    diverged = None
-    # A diverging run overflows on purpose (that is the point being shown): stop it quietly.
-    with np.errstate(over="ignore", invalid="ignore"), _one_blas_thread():
-        for epoch in range(epochs):
-            order = rng.permutation(len(xt))
-            batch_losses = []
-            for start in range(0, len(xt), batch_size):
-                idx = order[start:start + batch_size]
-                logits = model.forward(xt[idx])
-                if not np.isfinite(logits).all():
-                    break
-                batch_losses.append(cross_entropy(logits, yt[idx]))
-                model.backward(cross_entropy_grad(logits, yt[idx]))
-                opt.step(model.grads())
-            mean = float(np.mean(batch_losses)) if batch_losses else np.inf
-            if not np.isfinite(mean) or len(batch_losses) < -(-len(xt) // batch_size) or mean > 1e3:
-                diverged = epoch + 1
-                break
-            losses[epoch] = mean
-        model.eval()
-        logits = model.forward(xv)
-        acc = float(np.mean(logits.argmax(axis=1) == yv)) if np.isfinite(logits).all() else float("nan")
-    return {"loss": losses, "val_acc": acc, "diverged_epoch": diverged}
-
-
 # --------------------------------------------------------------------------- the explorer
-class DeepStackActivations(NamedTuple):
-    """Per-layer activations of the plain and the batch-normed stack, and their std."""
-
-    plain: list          # L arrays (N, width)
-    bn: list             # L arrays (N, width)
-    std_plain: np.ndarray  # (L,)
-    std_bn: np.ndarray     # (L,)
-
-
-def deep_stack_activations(x, weights, activation="tanh", bn_fn=None) -> DeepStackActivations:
-    """Run ``x`` through ``len(weights)`` layers, plain and with batch norm (γ = 1, β = 0).
-
-    plain: a_l = f(a_{l-1} W_lᵀ);  with batch norm: a_l = f(BN(a_{l-1} W_lᵀ)), batch statistics.
-    ``x``: (N, D); ``weights``: list of (width, in) arrays; ``bn_fn(z, gamma, beta)`` returns
-    the normalised batch (defaults to ``dlcore.batchnorm.batch_norm_forward``'s output).
-    """
-    f = ACTIVATIONS[activation]
-    if bn_fn is None:
-        def bn_fn(z, gamma, beta):
-            return batch_norm_forward(z, gamma, beta)[0]
-    plain, bn = [], []
-    a, b = x, x
-    for w in weights:
-        a = f(a @ w.T)
-        z = b @ w.T
-        ones, zeros = np.ones(z.shape[1]), np.zeros(z.shape[1])
-        b = f(np.asarray(bn_fn(z, ones, zeros)))
-        plain.append(a)
-        bn.append(b)
-    return DeepStackActivations(plain, bn, np.array([p.std() for p in plain]), np.array([q.std() for q in bn]))
-
-
 class BatchNormExplorer(Explorer):
     """Per-layer activation histograms without and with batch norm (ridge plots), and the std per layer."""
 
@@ -306,7 +200,7 @@ class BatchNormExplorer(Explorer):
         if not 1 <= depth <= self.max_depth:
             raise ValueError(f"batchnorm_explorer: depth must be in 1..{self.max_depth}, got {depth}")
         x, ws = self.inputs(params), self.weights(params)
-        with _one_blas_thread():
+        with one_blas_thread():
             res = deep_stack_activations(x, ws, act)
         lo, hi = BIN_RANGES[act]
         hists = {}
@@ -329,7 +223,7 @@ class BatchNormExplorer(Explorer):
                 out = fn(z, g, b)
                 return out[0] if isinstance(out, tuple) else out
 
-            with _one_blas_thread():
+            with one_blas_thread():
                 student_std = deep_stack_activations(x, ws, act, bn_fn=bn_fn).std_bn
         return {"depth": depth, "activation": act, "hists": hists, "std_plain": res.std_plain,
                 "std_bn": res.std_bn, "std_student": student_std}

@@ -1,0 +1,76 @@
+"""Chapter 2 (softmax): overflow of the textbook formula, the gradient three ways, loss pairings.
+
+The tables the chapter shows, numpy only; the figures and the explorer are in
+:mod:`dlcore.explorers.ch02`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dlcore.gradcheck import numerical_gradient
+from dlcore.losses import cross_entropy, cross_entropy_grad, mse_loss, mse_loss_grad
+from dlcore.softmax import naive_softmax, softmax, softmax_backward, softmax_forward
+
+
+def overflow_table(z) -> dict[str, np.ndarray]:
+    """The textbook formula ``exp(z) / Σ exp(z)`` next to the max-shifted one, for logits ``z`` (C,).
+
+    Columns (each ``(C,)``): ``z``; ``exp_z`` (inf where z > 709, evaluated without a warning);
+    ``naive`` (``dlcore.softmax.naive_softmax``, nan once a term is inf); ``shifted`` = z − max z;
+    ``exp_shifted`` (every exponent ≤ 0, so ≤ 1 and the largest is exactly 1); ``stable``
+    (``dlcore.softmax.softmax``).
+    """
+
+    z = np.asarray(z, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        e = np.exp(z)
+    shifted = z - z.max()
+    return {"z": z, "exp_z": e, "naive": naive_softmax(z), "shifted": shifted,
+            "exp_shifted": np.exp(shifted), "stable": softmax(z)}
+
+
+def gradient_three_ways(logits, labels) -> dict[str, np.ndarray]:
+    """The gradient of mean cross-entropy∘softmax with respect to the logits, computed three ways.
+
+    ``formula``: (softmax(logits) − onehot(labels)) / N;
+    ``chain``: dL/dp = −onehot / (N·p) pushed back through the softmax Jacobian
+    (``dlcore.softmax.softmax_backward``);
+    ``numerical``: central differences of ``dlcore.losses.cross_entropy`` (``dlcore.gradcheck``);
+    ``reference``: ``dlcore.losses.cross_entropy_grad``. ``logits`` (N, C), ``labels`` (N,); each (N, C).
+    """
+
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels)
+    n, c = logits.shape
+    onehot = np.eye(c)[labels]
+    p, cache = softmax_forward(logits)
+    return {"formula": (softmax(logits) - onehot) / n,
+            "chain": softmax_backward(-onehot / (n * p), cache),
+            "numerical": numerical_gradient(lambda z: cross_entropy(z, labels), logits.copy()),
+            "reference": cross_entropy_grad(logits, labels)}
+
+
+def pairing_table(margins, n_classes: int = 3) -> dict[str, np.ndarray]:
+    """Softmax + cross-entropy versus softmax + MSE when the network is confidently wrong.
+
+    For each margin m the logits are ``[m, 0, ..., 0]`` and the true class is 1, so larger m means
+    a more confident wrong answer. Columns (each ``(K,)``): ``margin``, ``p_true``, ``ce`` and the
+    norm of its gradient in the logits ``ce_grad``; ``mse`` = mse_loss(p, onehot) and the norm of
+    its gradient in the logits ``mse_grad`` (through ``softmax_backward``).
+    """
+
+    margins = np.atleast_1d(np.asarray(margins, dtype=np.float64))
+    cols = {k: np.empty_like(margins) for k in ("p_true", "ce", "ce_grad", "mse", "mse_grad")}
+    onehot = np.zeros((1, n_classes))
+    onehot[0, 1] = 1.0
+    labels = np.array([1])
+    for i, m in enumerate(margins):
+        z = np.zeros((1, n_classes))
+        z[0, 0] = m
+        p, cache = softmax_forward(z)
+        cols["p_true"][i] = p[0, 1]
+        cols["ce"][i] = cross_entropy(z, labels)
+        cols["ce_grad"][i] = np.linalg.norm(cross_entropy_grad(z, labels))
+        cols["mse"][i] = mse_loss(p, onehot)
+        cols["mse_grad"][i] = np.linalg.norm(softmax_backward(mse_loss_grad(p, onehot), cache))
+    return {"margin": margins, **cols}
