@@ -1,6 +1,6 @@
 """The instructor's path in autograder/README.md, step by step, on a fresh grading root.
 
-collect (a zip, with nbgrader's timestamp.txt) → grade (a due date and a late penalty) →
+release → collect (a zip, with nbgrader's timestamp.txt) → grade (a due date and a late penalty) →
 formgrader in Chromium (a written answer graded by hand) → feedback (readable by the student's
 own Unix account where this runs as root) → export in every format → the class report.
 Each step is the documented command line; each artefact is asserted. The time of every step
@@ -98,6 +98,11 @@ def test_instructor_path_end_to_end(term, page, artifacts):
     root = term / "dl-2026"
     inbox = term / "submissions.zip"
     _inbox_zip(inbox)
+
+    # 0. release: course/ regenerated from solutions/ (byte-identical when nothing changed).
+    before = {p: p.read_bytes() for p in (REPO / "course").rglob("*.ipynb")}
+    _run(times, "release", "release", CH)
+    assert {p: p.read_bytes() for p in (REPO / "course").rglob("*.ipynb")} == before
 
     # 1. collect: the notebooks and nbgrader's timestamp.txt beside each.
     _run(times, "collect", "collect", inbox, "--root", root)
