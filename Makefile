@@ -4,6 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NB_STAMP := $(VENV)/.installed-notebook
 
 .PHONY: lab test test-fast venv notebooks data release explore hub bench bench-grading clean
 
@@ -11,13 +12,24 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[notebook,dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(NB_STAMP)
+
+# A student needs only the notebook stack (no grading, test or hub tools).
+$(NB_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[notebook]'
+	touch $(NB_STAMP)
 
 venv: $(STAMP)
 
+# A student's own copy of the course: new chapters are copied from course/ into workspace/
+# (git-ignored), a notebook the student touched is never overwritten (dlcore/workspace.py),
+# and workspace/.jupyter switches nbgrader's instructor tools off.
 # (containers often run as root, where JupyterLab insists on --allow-root)
-lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=course $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(NB_STAMP)
+	$(BIN)/python -m dlcore.workspace --course course --workspace workspace
+	JUPYTER_CONFIG_PATH=$(CURDIR)/workspace/.jupyter $(BIN)/jupyter lab --notebook-dir=workspace $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # One BLAS thread per process: the suite runs kernels side by side on 2 cores, where
 # OpenBLAS's threads fight each other and small matrix products get 10-40x slower.

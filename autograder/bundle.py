@@ -22,11 +22,15 @@ STUDENT_README = """# Deep-learning fundamentals: student notebooks
 Set up once (Python 3.11 or newer), from this folder:
 
     python -m venv .venv && .venv/bin/pip install '.[notebook]'
-    .venv/bin/jupyter lab --notebook-dir=course
+    .venv/bin/python -m dlcore.workspace
+    .venv/bin/jupyter lab --notebook-dir=workspace
 
-(On Windows: `.venv\\Scripts\\pip` and `.venv\\Scripts\\jupyter`.)
+(On Windows: `.venv\\Scripts\\pip`, `.venv\\Scripts\\python` and `.venv\\Scripts\\jupyter`.)
 
-Each chapter is one notebook in `course/<chapter>/`. Fill in the cells that say
+Work in `workspace/`, your own copy: `course/` is the release and may be replaced by a newer
+one. Running `python -m dlcore.workspace` again copies new chapters in and never overwrites
+a notebook you have changed (a newer release of it is put beside it as `<name>.release.ipynb`).
+Each chapter is one notebook in `workspace/<chapter>/`. Fill in the cells that say
 `raise NotImplementedError()`, run the test cell under each exercise, and hand the notebook
 back as your instructor asks. Do not edit or delete the locked cells: they are restored from
 the original when your work is graded.

@@ -6,7 +6,11 @@ Accepted layouts (a folder or a .zip of it):
 * ``<student>.ipynb`` files, one per student, with ``--chapter CHAPTER``.
 
 Each notebook is stored as ``DIR/submitted/<student>/<chapter>/<chapter>.ipynb`` (the name
-nbgrader expects); an identical file is left untouched so that grading stays incremental.
+nbgrader expects) with its submission time beside it in ``timestamp.txt`` (nbgrader's
+convention, which its late-penalty step reads): a ``timestamp.txt`` in the submitted
+``<student>/<chapter>/`` folder when there is one (what nbgrader's exchange writes), else the
+zip entry's time, else the file's modification time. An identical notebook is left untouched,
+its first timestamp kept, so that grading stays incremental.
 Everything that does not fit is reported, one line each, and skipped: symbolic links (in a
 folder or a zip), notebooks over the size limit (a zip entry is judged by its declared size
 before anything is extracted, and extraction stops at the limit whatever the header says),
@@ -14,10 +18,13 @@ unsafe zip paths, and a ``DIR/submitted`` that is itself a link.
 """
 from __future__ import annotations
 
+import os
 import stat
 import sys
 import tempfile
+import time
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder.grade import STUDENT_OK
@@ -69,7 +76,29 @@ def _safe_extract(zpath: Path, dest: Path, max_bytes: int) -> list[str]:
             except (ValueError, zipfile.BadZipFile, OSError) as exc:
                 out.unlink(missing_ok=True)
                 notes.append(f"{info.filename}: could not be extracted ({exc}); refused")
+                continue
+            try:  # the entry's time (local time, the zip convention) becomes the file's mtime
+                t = time.mktime((*info.date_time, 0, 0, -1))
+                os.utime(out, (t, t))
+            except (OverflowError, ValueError, OSError):
+                pass
     return notes
+
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"
+
+
+def submission_time(nb: Path) -> str:
+    """The submission time, as nbgrader writes it into timestamp.txt (UTC)."""
+    given = nb.parent / "timestamp.txt"
+    if given.is_file() and not given.is_symlink():
+        from nbgrader.utils import parse_utc
+
+        try:
+            return parse_utc(given.read_text(encoding="utf-8", errors="replace").strip()[:64]).strftime(TIMESTAMP_FORMAT)
+        except Exception:  # noqa: BLE001 - an unreadable timestamp falls back to the file's time
+            pass
+    return datetime.fromtimestamp(nb.stat().st_mtime, tz=timezone.utc).strftime(TIMESTAMP_FORMAT)
 
 
 def _refuse(path: Path, max_bytes: int) -> str:
@@ -88,12 +117,18 @@ def _store(nb: Path, root: Path, student: str, chapter: str) -> bool:
         if p.is_symlink():
             raise ValueError(f"{p} is a symbolic link; refusing to write through it")
     data = nb.read_bytes()
+    stamp = dest.with_name("timestamp.txt")
+    if stamp.is_symlink():
+        raise ValueError(f"{stamp} is a symbolic link; refusing to write through it")
     if dest.exists() and dest.read_bytes() == data:
+        if not stamp.exists():
+            stamp.write_text(submission_time(nb) + "\n")
         return False
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
     tmp.write_bytes(data)
     tmp.replace(dest)
+    stamp.write_text(submission_time(nb) + "\n")
     return True
 
 

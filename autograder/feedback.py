@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from autograder.grade import Result, Settings, _atomic_write, make_api
+from autograder.mathsvg import strip_mathjax
 
 _EXPLAIN = {
     "integrity": "calls the reference implementation it must replace (or tampered with the checks): "
@@ -71,7 +72,7 @@ def feedback(root: Path, source: Path, chapters=None, students=None, out=None, e
             if not res.get("success") or not dest.exists():
                 failures.append(f"{r.student}/{r.chapter}: {(res.get('error') or res.get('log') or '').strip()[-300:]}")
                 continue
-            page = dest.read_text(encoding="utf-8")
+            page = strip_mathjax(dest.read_text(encoding="utf-8"))  # formulas are SVG already (RenderMath)
             extra = banner(r)
             if extra:
                 i = page.find(">", page.find("<body")) + 1

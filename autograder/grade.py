@@ -49,10 +49,14 @@ class Settings:
     nproc: int = 64            # processes and threads of one kernel
     tmp: int = 256 * 2**20     # bytes of the kernel's /tmp
     max_notebook: int = 16 * 2**20  # bytes of a submitted notebook
+    late_penalty: str = "none"  # none | zero | per-day:P (autograder.late)
 
     def digest_part(self) -> str:
-        return json.dumps([SETTINGS_VERSION, self.timeout, self.budget, self.mem, self.cpu, self.nproc, self.tmp,
-                           self.max_notebook], sort_keys=True)
+        parts = [SETTINGS_VERSION, self.timeout, self.budget, self.mem, self.cpu, self.nproc, self.tmp,
+                 self.max_notebook]
+        if self.late_penalty != "none":  # (only when set: grades recorded before it stay valid)
+            parts.append(self.late_penalty)
+        return json.dumps(parts, sort_keys=True)
 
 
 @dataclass
@@ -72,22 +76,18 @@ class Result:
 def grading_config(s: Settings):
     """nbgrader config for a grading root: source from the repository, everything else in ROOT.
 
-    The pipeline's structure (preprocessors) comes from autograder/nbgrader_config.py.
+    The pipeline's structure (preprocessors) comes from the repository's nbgrader_config.py.
     """
     from autograder.sandbox import KERNEL_NAME
 
+    from autograder.courseroot import configure
+
     root = Path(s.root).resolve()
-    private = root / ".autograder"
     cfg = load_config(root, db_dir=None)
-    cd = cfg.CourseDirectory
-    cd.root = str(root)
-    cd.source_directory = str(Path(s.source).resolve())
-    cd.release_directory = str(private / "release")
-    cd.submitted_directory = "submitted"
-    cd.autograded_directory = "autograded"
-    cd.feedback_directory = "feedback"
-    cd.db_url = "sqlite:///" + str(root / "gradebook.db")
-    cfg.Exchange.root = str(private / "exchange")
+    configure(cfg, root, s.source)  # the same as ROOT/nbgrader_config.py, which plain nbgrader reads
+    from autograder.late import configure as late_penalties
+
+    late_penalties(cfg, s.late_penalty)
     cfg.Execute.timeout = int(s.timeout)
     cfg.Execute.kernel_name = KERNEL_NAME
     cfg.SandboxExecute.budget = int(s.budget)
@@ -160,7 +160,50 @@ def task_digest(s: Settings, student: str, chapter: str) -> str:
     sub = Path(s.root) / "submitted" / student / chapter
     files = sorted(p for p in sub.rglob("*") if p.is_file())
     src = Path(s.source) / chapter / f"{chapter}.ipynb"
-    return _sha(files + [src], s.digest_part())
+    due = _due_dates(s.root).get(chapter)
+    return _sha(files + [src], s.digest_part() + (f"|due:{due}" if due else ""))
+
+
+def _due_dates(root: Path) -> dict[str, str]:
+    """chapter -> due date recorded in the gradebook (a changed due date regrades its chapter)."""
+    db = Path(root) / "gradebook.db"
+    if not db.exists():
+        return {}
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+            return {n: str(d) for n, d in con.execute("SELECT name, duedate FROM assignment") if d}
+    except sqlite3.Error:
+        return {}
+
+
+def parse_late_penalty(policy: str) -> str:
+    from autograder.late import parse
+
+    return parse(policy)
+
+
+def set_due_dates(s: Settings, items: list[str]) -> None:
+    """``CHAPTER=WHEN`` items -> the gradebook's due dates (nbgrader parses WHEN; UTC unless a zone is given)."""
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import parse_utc
+
+    ensure_venv_on_path()
+    known = chapters(s.source)
+    dates = {}
+    for item in items:
+        ch, sep, when = item.partition("=")
+        if not sep or ch not in known:
+            raise GradeError(f"grade: --due {item!r}: expected CHAPTER=WHEN with CHAPTER one of {known}")
+        try:
+            dates[ch] = parse_utc(when)
+        except Exception as exc:  # noqa: BLE001 - dateutil's errors vary
+            raise GradeError(f"grade: --due {item!r}: cannot read the date {when!r} ({exc})") from None
+    Path(s.root).mkdir(parents=True, exist_ok=True)
+    with Gradebook("sqlite:///" + str(Path(s.root).resolve() / "gradebook.db"), "dl-fundamentals") as gb:
+        for ch, when in dates.items():
+            gb.update_or_create_assignment(ch, duedate=when)
 
 
 def result_path(root: Path, student: str, chapter: str) -> Path:
@@ -175,11 +218,20 @@ def load_result(root: Path, student: str, chapter: str) -> Result | None:
         return None
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, text: str) -> None:
+    """Write atomically, with the mode a plain ``open()`` gives (0666 minus the umask, as nbgrader's
+    own files): mkstemp's 0600 would keep feedback and exports from the students and TAs they are for."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
+        os.fchmod(f.fileno(), 0o666 & ~_umask())
     os.replace(tmp, path)
 
 
@@ -410,6 +462,23 @@ class GradeError(RuntimeError):
     """The instructor's side is wrong (bad root, unknown chapter, broken source)."""
 
 
+def exercise_chapters(source: Path, exercises: list[str]) -> dict[str, list[str]]:
+    """chapter -> the requested exercises (nbgrader grade_ids) it holds; unknown ids raise GradeError."""
+    import nbformat
+
+    found: dict[str, list[str]] = {}
+    for ch in chapters(source):
+        nb = nbformat.read(str(Path(source) / ch / f"{ch}.ipynb"), as_version=4)
+        ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+        for ex in exercises:
+            if ex in ids:
+                found.setdefault(ch, []).append(ex)
+    unknown = sorted(set(exercises) - {e for es in found.values() for e in es})
+    if unknown:
+        raise GradeError(f"grade: no exercise (nbgrader grade_id) {unknown} in {source}")
+    return found
+
+
 def discover(s: Settings, only_chapters: list[str] | None, only_students: list[str] | None):
     root = Path(s.root)
     sub = root / "submitted"
@@ -497,13 +566,27 @@ def summary_line(student: str, results: list[Result]) -> str:
 
 
 def run_grade(s: Settings, only_chapters=None, only_students=None, out=None, err=None,
-              progress: bool = True) -> int:
-    """Grade the batch; return the exit code (0 all recorded, 1 instructor-side failure)."""
+              progress: bool = True, only_exercises=None) -> int:
+    """Grade the batch; return the exit code (0 all recorded, 1 instructor-side failure).
+
+    ``only_exercises`` (grade_ids) regrades the chapters that hold them, for the selected
+    students, even when unchanged: a notebook's cells build on each other, so the whole
+    notebook runs again, and only those chapters' grades can change.
+    """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     ensure_venv_on_path()
     s.root = Path(s.root).resolve()
     s.source = Path(s.source).resolve()
+    if only_exercises:
+        holders = exercise_chapters(s.source, only_exercises)
+        if only_chapters:
+            outside = sorted(set(holders) - set(only_chapters))
+            if outside:
+                raise GradeError(f"grade: exercise(s) {[e for c in outside for e in holders[c]]} are not in the "
+                                 f"chapters selected {only_chapters}")
+        only_chapters = sorted(holders)
+        s.force = True
     tasks, notes = discover(s, only_chapters, only_students)
     for note in notes:
         print(f"grade: {note}", file=err)

@@ -44,7 +44,7 @@ def chapters(source: Path | None = None) -> list[str]:
 def load_config(root: Path = REPO, db_dir: str | None = None):
     from traitlets.config.loader import PyFileConfigLoader
 
-    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(REPO / "autograder")).load_config()
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
     cfg.CourseDirectory.root = str(root)
     if db_dir is not None:
         cfg.CourseDirectory.db_url = "sqlite:///" + os.path.join(db_dir, "release.db")

@@ -69,9 +69,12 @@ def test_import_dlcore_is_light():
 
 def test_makefile_targets_build_venv_first():
     text = (ROOT / "Makefile").read_text()
-    for target in ("lab", "test"):
+    # `make lab` (students) needs only the notebook stack; `make test` the maintainers' tools too.
+    for target, stamp in (("lab", "$(NB_STAMP)"), ("test", "$(STAMP)")):
         m = re.search(rf"^{target}:\s*(.*)$", text, re.M)
-        assert m and "$(STAMP)" in m.group(1), f"`make {target}` must depend on the venv stamp"
+        assert m and stamp in m.group(1), f"`make {target}` must depend on the venv stamp {stamp}"
+    nb_rule = re.search(r"^\$\(NB_STAMP\):.*\n((?:\t.*\n)+)", text, re.M)
+    assert nb_rule and "'.[notebook]'" in nb_rule.group(1) and "dev" not in nb_rule.group(1)
 
 
 def test_readme_first_screen_gives_the_two_commands():

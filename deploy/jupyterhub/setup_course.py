@@ -8,7 +8,10 @@
   load (students submit under their hub name; instructors grade in the course root), and the
   server/lab settings that give the formgrader and "create assignment" tools to instructors only;
 * the instructor's course root: a copy of ``solutions/`` and ``course/`` (nbgrader writes
-  ``submitted/`` and the gradebook next to them, never into the repository).
+  ``submitted/`` and the gradebook next to them, never into the repository), with the
+  instructor's ``nbgrader_config.py`` in it (so ``dlcourse grade --root`` leaves it alone);
+* ``STATE/course.json``: what ``dlcourse_hub.py`` (the hub's snippet) reads — course id,
+  exchange, course root, the per-role config folders, instructors and students.
 """
 from __future__ import annotations
 
@@ -44,8 +47,17 @@ INSTRUCTOR_ONLY_LAB = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create
                        "@jupyter/nbgrader:course-list"]
 
 
-def prepare(state: Path, exchange: Path, course_root: Path) -> None:
+def settings(state: Path, exchange: Path, course_root: Path, instructors=("instructor",),
+             students=("student1", "student2"), course_id: str = "dl-fundamentals") -> dict:
+    return {"course_id": course_id, "exchange": str(exchange), "course_root": str(course_root),
+            "config_dirs": str(state / "user-config"), "instructors": list(instructors), "students": list(students)}
+
+
+def prepare(state: Path, exchange: Path, course_root: Path, instructors=("instructor",),
+            students=("student1", "student2"), course_id: str = "dl-fundamentals") -> None:
     state.mkdir(parents=True, exist_ok=True)
+    (state / "course.json").write_text(json.dumps(
+        settings(state, exchange, course_root, instructors, students, course_id), indent=1) + "\n")
     exchange.mkdir(parents=True, exist_ok=True)
     os.chmod(exchange, 0o1777)
     for role, text in (("student", STUDENT_CONFIG), ("instructor", INSTRUCTOR_CONFIG)):
@@ -63,15 +75,21 @@ def prepare(state: Path, exchange: Path, course_root: Path) -> None:
         if dest.exists():
             shutil.rmtree(dest)
         shutil.copytree(REPO / sub, dest)
+    (course_root / "nbgrader_config.py").write_text(INSTRUCTOR_CONFIG)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dir", type=Path, required=True)
-    ap.add_argument("--exchange", type=Path)
-    ap.add_argument("--course-root", type=Path)
+    ap.add_argument("--dir", type=Path, required=True, help="the hub's course state (e.g. /srv/dlcourse-hub)")
+    ap.add_argument("--exchange", type=Path, help="nbgrader's exchange (default DIR/exchange)")
+    ap.add_argument("--course-root", type=Path, help="the instructor's nbgrader course root (inside their home)")
+    ap.add_argument("--instructors", default="instructor", help="comma-separated hub user names of the instructors")
+    ap.add_argument("--students", default="", help="comma-separated hub user names of the students (nbgrader's group)")
+    ap.add_argument("--course-id", default="dl-fundamentals", help="nbgrader's course id")
     a = ap.parse_args(argv)
-    prepare(a.dir, a.exchange or a.dir / "exchange", a.course_root or a.dir / "course-root")
+    split = lambda text: [u for u in text.split(",") if u]  # noqa: E731
+    prepare(a.dir, a.exchange or a.dir / "exchange", a.course_root or a.dir / "course-root",
+            split(a.instructors), split(a.students), a.course_id)
     return 0
 
 

@@ -1,8 +1,15 @@
-"""nbgrader configuration for the course (release, and the grading pipeline's structure).
+"""nbgrader configuration for the course: the one file both nbgrader and ``python -m autograder`` read.
 
-Per-term grading data (submissions, gradebook, feedback) never lives in the repository:
-``python -m autograder grade --root DIR`` points those steps at DIR and adds the per-run
-settings (sandbox kernel, timeouts, gradebook path) on top of this file.
+It sits at the repository root, nbgrader's convention, so plain nbgrader works from here
+(``nbgrader generate_assignment ch01_objective_functions`` writes ``course/`` from
+``solutions/``; ``nbgrader validate``, ``nbgrader db``, …).
+
+Per-term grading data (submissions, gradebook, feedback) never lives in the repository: a
+grading root ``DIR`` gets its own small ``DIR/nbgrader_config.py`` (written by
+``python -m autograder collect|grade|formgrader --root DIR``) that loads this file and points
+the per-term steps at ``DIR`` (:mod:`autograder.courseroot`); so ``cd DIR && jupyter lab``
+(formgrader) and ``cd DIR && nbgrader …`` see the same course. The grading wrapper adds its
+per-run settings (sandbox kernel, timeouts) on top.
 """
 import os
 
@@ -11,12 +18,12 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
                                     SaveAutoGrades)
 
+from autograder.mathsvg import RenderMath
 from autograder.preprocessors import DropDuplicateIds, SandboxExecute, SanitizeNotebook, TrimTracebacks
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
-_here = os.path.dirname(os.path.abspath(__file__))
-_repo = os.path.dirname(_here)
+_repo = os.path.dirname(os.path.abspath(__file__))
 
 c.CourseDirectory.root = _repo
 c.CourseDirectory.source_directory = "solutions"
@@ -28,6 +35,7 @@ c.CourseDirectory.db_url = "sqlite:///" + os.environ.get(
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Exchange.root = os.environ.get("DLCOURSE_EXCHANGE", os.path.join(os.environ.get("TMPDIR", "/tmp"), "dlcourse-exchange"))
+os.makedirs(c.Exchange.root, exist_ok=True)  # nbgrader's Lab extensions log CRITICAL errors without it
 c.Execute.timeout = 60
 
 # Grading: copy-pasted graded cells de-duplicated, deleted or edited test cells restored from the
@@ -39,4 +47,10 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateIds, OverwriteKe
 c.Autograde.autograde_preprocessors = [SandboxExecute, SanitizeNotebook, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.OverwriteCells.add_missing_cells = True
-c.GenerateFeedback.preprocessors = [TrimTracebacks, ClearHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+# Formulas are drawn as inline SVG at feedback time (autograder.mathsvg): the page needs no MathJax CDN.
+# MathJax for the formgrader from the instructor's own server (jupyter-server-mathjax), not a CDN:
+# autograder/templates/base/mathjax.html.j2 overrides nbconvert's macro; nbgrader's templates follow.
+from nbgrader.server_extensions.formgrader.handlers import template_path as _nbgrader_templates  # noqa: E402
+
+c.HTMLExporter.extra_template_basedirs = [os.path.join(_repo, "autograder", "templates"), _nbgrader_templates]
+c.GenerateFeedback.preprocessors = [TrimTracebacks, ClearHiddenTests, GetGrades, RenderMath, CSSHTMLHeaderPreprocessor]
