@@ -46,9 +46,14 @@ def write_pages(directory: Path) -> list[Path]:
     return written
 
 
+TEMPLATES = Path(__file__).resolve().parent / "share"  # share/voila/templates/dlcourse: no CDN stylesheets
+
+
 def voila_command(directory: Path, port: int, open_browser: bool) -> list[str]:
+    """Voila's command line; run it with :data:`TEMPLATES` first on ``JUPYTER_PATH`` (see :func:`main`)."""
     # nbgrader's and Notebook 7's lab extensions fail to load outside JupyterLab (console errors).
     cmd = [sys.executable, "-m", "voila", str(directory), f"--port={port}", "--Voila.ip=127.0.0.1",
+           "--VoilaConfiguration.template=dlcourse",
            "--VoilaConfiguration.extension_denylist=@jupyter/nbgrader",
            "--VoilaConfiguration.extension_denylist=@jupyter-notebook/lab-extension"]
     if not open_browser:
@@ -69,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"explore: {len(pages)} explorers in {directory}; open http://127.0.0.1:{args.port}/voila/render/index.ipynb")
     cmd = voila_command(directory, args.port, not args.no_browser)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join([str(TEMPLATES), *filter(None, [os.environ.get("JUPYTER_PATH")])])
     os.execv(cmd[0], cmd)
     return 0  # not reached
 
