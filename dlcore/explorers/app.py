@@ -51,11 +51,12 @@ TEMPLATES = Path(__file__).resolve().parent / "share"  # share/voila/templates/d
 
 def voila_command(directory: Path, port: int, open_browser: bool) -> list[str]:
     """Voila's command line; run it with :data:`TEMPLATES` first on ``JUPYTER_PATH`` (see :func:`main`)."""
-    # nbgrader's and Notebook 7's lab extensions fail to load outside JupyterLab (console errors).
+    # nbgrader's, Notebook 7's and Jupytext's lab extensions fail to load outside JupyterLab (console errors).
     cmd = [sys.executable, "-m", "voila", str(directory), f"--port={port}", "--Voila.ip=127.0.0.1",
            "--VoilaConfiguration.template=dlcourse",
            "--VoilaConfiguration.extension_denylist=@jupyter/nbgrader",
-           "--VoilaConfiguration.extension_denylist=@jupyter-notebook/lab-extension"]
+           "--VoilaConfiguration.extension_denylist=@jupyter-notebook/lab-extension",
+           "--VoilaConfiguration.extension_denylist=jupyterlab-jupytext"]
     if not open_browser:
         cmd.append("--no-browser")
     return cmd
