@@ -137,7 +137,8 @@ for name, t in times.items():
     print(f"{name:36s} {1e3 * t:7.3f} ms")
 ratio = times["np.exp(-x) (the sigmoid's core)"] / times["np.maximum(x, 0) (ReLU)"]
 print(f"np.exp / np.maximum: {ratio:.1f}")
-print(f"np.exp / the division: {times["np.exp(-x) (the sigmoid's core)"] / times["1 / (1 + e) (the sigmoid's division)"]:.1f}")
+exp_t, div_t = times["np.exp(-x) (the sigmoid's core)"], times["1 / (1 + e) (the sigmoid's division)"]
+print(f"np.exp / the division: {exp_t / div_t:.1f}")
 print(f"ReLU / sigmoid (dlcore forward): {times['dlcore relu'] / times['dlcore sigmoid']:.3f}")
 
 # %% [markdown]
