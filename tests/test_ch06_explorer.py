@@ -88,3 +88,18 @@ def test_a_setting_off_the_grid_is_refused(ex):
     with pytest.raises(ValueError, match="weight_decay"):
         ex.update(weight_decay=0.5)
     ex.update(weight_decay=0.0)
+
+
+def test_weight_histogram_spans_every_weight_without_clipped_spikes(sweep):
+    """The histogram used to clip at the 99.5th percentile, piling the tails into the end bins."""
+    from dlcore.explorers.ch06 import plot_weight_histograms
+
+    weights = {f"λ = {float(sweep['weight_decays'][j]):g}": sweep["w1_final"][j] for j in (0, 3, 4)}
+    fig = plot_weight_histograms(weights)
+    ax = fig.axes[0]
+    biggest = max(float(np.abs(w).max()) for w in weights.values())
+    assert ax.get_xlim() == pytest.approx((-biggest, biggest))
+    for w in weights.values():
+        counts, edges = np.histogram(np.ravel(w), bins=60, range=(-biggest, biggest))
+        assert counts.sum() == w.size                         # nothing outside the range
+        assert counts[0] <= counts[1:5].max() and counts[-1] <= counts[-5:-1].max()  # no spike at the ends

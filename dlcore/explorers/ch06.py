@@ -13,7 +13,7 @@ from matplotlib.ticker import MaxNLocator
 
 from dlcore.chapters._shared import one_blas_thread  # noqa: F401 - re-exported
 from dlcore.chapters.ch06 import (  # noqa: F401 - re-exported for the chapter's notebook
-    CHAPTER_SETTING, RUN_CONFIG, SWEEP_GRID, SWEEP_PATH, Curves, build_overfitting_sweep, cached_history,
+    CHAPTER_SETTING, RUN_CONFIG, decay_per_step, SWEEP_GRID, SWEEP_PATH, Curves, build_overfitting_sweep, cached_history,
     early_stopping_point, gap_summary, init_mlp, load_overfitting_sweep, overfitting_data, overfitting_mlp,
     run_setting, train_mlp)
 from dlcore.explorers.base import Explorer, new_figure
@@ -57,12 +57,15 @@ def plot_weight_histograms(weights: dict, bins=60, lim=None):
     fig = new_figure(figsize=(6, 3.2))
     ax = fig.add_subplot(1, 1, 1)
     allw = np.concatenate([np.ravel(w) for w in weights.values()])
-    lim = lim or float(np.percentile(np.abs(allw), 99.5))
+    # The full range, no clipping: clipped tails would pile up in the end bins as false spikes.
+    lim = lim or float(np.abs(allw).max())
     edges = np.linspace(-lim, lim, bins + 1)
     for label, w in weights.items():
-        ax.hist(np.clip(np.ravel(w), -lim, lim), bins=edges, histtype="step", lw=1.5, density=True, label=label)
-    ax.set_xlabel("weight value")
-    ax.set_ylabel("density")
+        ax.hist(np.ravel(w), bins=edges, histtype="step", lw=1.5, density=True, label=label)
+    ax.set_xlim(-lim, lim)
+    ax.set_yscale("log")  # the tails, where decay acts most, are visible next to the peak
+    ax.set_xlabel("weight value (every weight, full range)")
+    ax.set_ylabel("density (log)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
