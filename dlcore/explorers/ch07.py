@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from dlcore.chapters.ch07 import (  # noqa: F401 - the chapter's numbers, re-exported for its notebook
+    pooling_comparison, small_cnn,
     CHANNELS, DEFAULT_CUSTOM, KERNEL_CHOICES, MAX_KERNELS, kernel_bank, load_input,
     parse_custom_kernel, random_kernels)
 from dlcore.explorers.base import Explorer, new_figure
@@ -163,6 +164,27 @@ def show_predictions(images: np.ndarray, probs: np.ndarray, labels: np.ndarray):
     ax_p.set_xticks(range(n), [f"digit {i}" for i in range(n)], fontsize=7)
     ax_p.set_yticks(range(classes), [f"p(class {k})" for k in range(classes)], fontsize=7)
     ax_p.set_title("softmax probabilities (each column sums to 1; red box = true class)", fontsize=9)
+    return fig
+
+
+def plot_pooling_comparison(result: dict):
+    """Max against average pooling (from :func:`dlcore.chapters.ch07.pooling_comparison`): the
+    validation accuracy per epoch of every seed (left) and each seed's test accuracy (right)."""
+    fig = new_figure(figsize=(8.5, 3.0))
+    ax_v, ax_t = fig.subplots(1, 2)
+    for k, (pool, colour) in enumerate((("max", "tab:blue"), ("avg", "tab:orange"))):
+        r = result[pool]
+        epochs = np.arange(1, r["val_acc"].shape[1] + 1)
+        for i, row in enumerate(r["val_acc"]):
+            ax_v.plot(epochs, row, color=colour, lw=1, alpha=0.8, label=f"{pool} pooling" if i == 0 else None)
+        seeds = np.arange(len(r["test_acc"]))
+        ax_t.plot(seeds + (k - 0.5) * 0.15, r["test_acc"], "o", color=colour,
+                  label=f"{pool} pooling: mean {r['test_acc'].mean():.3f}")
+    ax_v.set(xlabel="epoch", ylabel="validation accuracy", title="same network, same seeds")
+    ax_t.set(xlabel="seed", ylabel="test accuracy", title="test accuracy per seed", xticks=seeds)
+    ax_v.legend(fontsize=8)
+    ax_t.legend(fontsize=8)
+    fig.tight_layout()
     return fig
 
 
