@@ -120,7 +120,9 @@ for k, tr in runs.items():  # columns: w, b, loss, accuracy
 fig
 
 # %% [markdown]
-# Cross-entropy reaches 90 % accuracy within a few steps. MSE needs well over a hundred: it creeps out
+# The grey lines in the left panel are contours of the cross-entropy loss (labelled with its value);
+# both runs are drawn over the same map, so the MSE path can be seen to wander where cross-entropy
+# is still high. Cross-entropy reaches 90 % accuracy within a few steps. MSE needs well over a hundred: it creeps out
 # of the saturated region and then sits at 50 % accuracy on a flat plateau of its loss surface, which the
 # explorer below shows.
 #
@@ -128,7 +130,9 @@ fig
 #
 # Both surfaces of that same neuron: MSE on the left, cross-entropy on the right; contour maps on top,
 # 3-D surfaces below. Move the point (w, b); the red arrow is one gradient-descent step −lr·∇L drawn to
-# scale, and the read-out gives both losses and both gradients at the point.
+# scale, and the read-out gives both losses and both gradients at the point. A step too short to see
+# beside the marker (at the start, MSE's is 0.08 long) is also drawn magnified, dashed and labelled
+# "step ×20", so its direction shows; the solid arrow inside the ring is the true step.
 #
 # Things to try:
 # - Start at w = −4, b = 2 (the training start above). Compare the arrow lengths, and |∇L| in the panels.

@@ -152,18 +152,18 @@ class Explorer:
             self.readout.value = self._readout_html()
 
     #: name in :attr:`numbers` -> (label a person reads, unit or ""); subclasses fill it.
-    labels: dict[str, tuple[str, str]] = {}
+    readout_labels: dict[str, tuple[str, str]] = {}
 
     def summary_rows(self) -> list[tuple[str, str]]:
         """The read-out as (label, value text) rows; HTML allowed in both.
 
-        The default labels each number from :attr:`labels` (falling back to its name) and
+        The default labels each number from :attr:`readout_labels` (falling back to its name) and
         writes it with three significant figures; an explorer overrides this to say what the
         numbers mean (``escaped at step 19``) rather than list them.
         """
         rows = []
         for k, v in self.numbers.items():
-            label, unit = self.labels.get(k, (html.escape(k.replace("_", " ")), ""))
+            label, unit = self.readout_labels.get(k, (html.escape(k.replace("_", " ")), ""))
             rows.append((label, f"{fmt(v)}{(' ' + unit) if unit else ''}"))
         return rows
 
