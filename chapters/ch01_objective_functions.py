@@ -368,7 +368,8 @@ with warnings.catch_warnings():
 
 # %% [markdown]
 # Once your losses pass, compare them with the reference inside the explorer: the read-out shows
-# `student_mse_loss` and `student_binary_cross_entropy` next to `mse` and `bce` (nan while unfinished).
+# your `mse_loss` and `binary_cross_entropy` at the point, and whether they match dlcore's ("not
+# solved yet" while unfinished; the numbers are also in `explorer.numbers["student_mse_loss"]` …).
 
 # %%
 ch01.loss_surface_explorer(w=-2.0, b=1.0, student_fn={"mse_loss": mse_loss, "binary_cross_entropy": binary_cross_entropy})

@@ -103,3 +103,16 @@ def test_weight_histogram_spans_every_weight_without_clipped_spikes(sweep):
         counts, edges = np.histogram(np.ravel(w), bins=60, range=(-biggest, biggest))
         assert counts.sum() == w.size                         # nothing outside the range
         assert counts[0] <= counts[1:5].max() and counts[-1] <= counts[-5:-1].max()  # no spike at the ends
+
+
+def test_the_live_legend_entry_appears_only_with_live_data(monkeypatch):
+    from dlcore.explorers import ch06 as ex06
+
+    e = ex06.overfitting_explorer()
+    assert "recomputed live (dots)" not in [t.get_text() for t in e.ax.get_legend().get_texts()]
+    cached = e.state["hist"]
+    monkeypatch.setattr(ex06, "run_setting", lambda *a, **k: cached)   # no training in a unit test
+    assert e.recompute_live() == 0.0
+    assert "recomputed live (dots)" in [t.get_text() for t in e.ax.get_legend().get_texts()]
+    assert e.ax.get_legend() in e.static.dynamic
+    assert dict(e.summary_rows())["recomputed live"].endswith("0")

@@ -65,10 +65,14 @@ def _widget_backend() -> bool:
 def new_figure(figsize=(9, 4), **kwargs) -> Figure:
     """A figure on the ipympl canvas when ``%matplotlib widget`` is active, else on Agg."""
     if _widget_backend():
-        import matplotlib.pyplot as plt
+        # An ipympl canvas and manager made by hand, not through pyplot: pyplot would keep every
+        # figure ever made, so re-running a notebook's cells would pile them up (and warn "More
+        # than 20 figures have been opened"). Unregistered, a figure goes when its widget goes.
+        from ipympl.backend_nbagg import Canvas, FigureManager
 
-        with plt.ioff():
-            fig = plt.figure(figsize=figsize, **kwargs)
+        fig = Figure(figsize=figsize, **kwargs)
+        canvas = Canvas(fig)
+        FigureManager(canvas, 0)
         fig.canvas.header_visible = False
         fig.canvas.footer_visible = False
         fig.canvas.toolbar_visible = False
@@ -229,6 +233,11 @@ class Explorer:
             self.controls = self.make_controls()
             for name, w in self.controls.items():
                 w.observe(self._on_control(name), names="value")
+                # A label takes the width it needs: ipywidgets' default fixed width cuts
+                # "temperature T" to "temperat…". (An explorer may still set its own width.)
+                style = getattr(w, "style", None)
+                if style is not None and hasattr(style, "description_width") and not style.description_width:
+                    style.description_width = "initial"
             self.readout = widgets.HTML(self._readout_html())
             self.readout.add_class(self.readout_class)
             if _widget_backend():

@@ -20,7 +20,7 @@ from dlcore.activations import sigmoid
 from dlcore.chapters._shared import format_table  # noqa: F401 - re-exported for the chapter's tables
 from dlcore.chapters.ch01 import (  # noqa: F401 - the chapter's numbers, re-exported for its notebook
     NeuronData, loss_grids, neuron_data, neuron_loss_and_grads, sigmoid_output_table, train_neuron)
-from dlcore.explorers.base import Explorer
+from dlcore.explorers.base import Explorer, fmt
 from dlcore.explorers.fastdraw import StaticLayer
 
 __all__ = ["sigmoid_output_table", "format_table", "plot_losses_vs_z", "neuron_data",
@@ -115,11 +115,6 @@ class LossSurfaceExplorer(Explorer):
     """Contours and 3-D surfaces of MSE and BCE over (w, b), with a movable point and its step."""
 
     title = "Loss surface of one sigmoid neuron: MSE (left) and cross-entropy (right)"
-    readout_labels = {"w": ("weight w", ""), "b": ("bias b", ""), "mse": ("MSE loss", ""),
-              "bce": ("cross-entropy loss", ""),
-              "dmse_dw": ("∂MSE/∂w", ""), "dmse_db": ("∂MSE/∂b", ""),
-              "dbce_dw": ("∂CE/∂w", ""), "dbce_db": ("∂CE/∂b", ""),
-              "student_mse_loss": ("your mse_loss", ""), "student_binary_cross_entropy": ("your binary_cross_entropy", "")}
 
     def __init__(self, data: str = "toy", student_fn: dict | None = None, **params: Any) -> None:
         self.data = neuron_data(data)
@@ -222,6 +217,23 @@ class LossSurfaceExplorer(Explorer):
         numbers = {k: state[k] for k in ("w", "b", "mse", "bce", "dmse_dw", "dmse_db", "dbce_dw", "dbce_db")}
         numbers.update({k: v for k, v in state.items() if k.startswith("student_")})
         self.set_numbers(numbers)
+
+    def summary_rows(self):
+        n = self.numbers
+        rows = [("point", f"w = {fmt(n['w'])}, b = {fmt(n['b'])}"),
+                ("MSE", f"L = {fmt(n['mse'])}, ∇L = ({fmt(n['dmse_dw'])}, {fmt(n['dmse_db'])})"),
+                ("cross-entropy", f"L = {fmt(n['bce'])}, ∇L = ({fmt(n['dbce_dw'])}, {fmt(n['dbce_db'])})")]
+        for key, ref, name in (("student_mse_loss", "mse", "your mse_loss"),
+                               ("student_binary_cross_entropy", "bce", "your binary_cross_entropy")):
+            if key in n:
+                v = n[key]
+                if v != v:  # NaN: the exercise is not solved yet
+                    rows.append((name, "not solved yet"))
+                else:
+                    same = abs(v - n[ref]) <= 1e-9 * max(1.0, abs(n[ref]))
+                    rows.append((name, f"{fmt(v)} — " + ("matches dlcore" if same else
+                                                         f"<span style='color:#b00'>dlcore gives {fmt(n[ref])}</span>")))
+        return rows
 
     def make_controls(self) -> dict[str, Any]:
         import ipywidgets as widgets

@@ -300,7 +300,7 @@ class OptimizerExplorer(Explorer):
             self.escape_marks[key].set_data([escaped] if escaped >= 0 else [], [values[escaped]] if escaped >= 0 else [])
             name = f"<b style='color:{matplotlib.colors.to_hex(colour)}'>{label}</b>"
             if surf.minimum is None:
-                text = (f"escaped the saddle at step {escaped} (f < {ESCAPE_BELOW:g})" if escaped >= 0
+                text = (f"escaped the saddle at step {escaped} (f < {fmt(ESCAPE_BELOW)})" if escaped >= 0
                         else f"still near the saddle after {steps} steps: |y| = {fmt(values[reached])}")
                 if reached < len(loss) - 1:
                     text += f"; left the plotted plane at step {reached + 1} (f is unbounded below)"

@@ -10,6 +10,8 @@ All numbers come from :mod:`dlcore.conv` and :mod:`dlcore.pooling`.
 """
 from __future__ import annotations
 
+import html
+
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,7 @@ from dlcore.chapters.ch07 import (  # noqa: F401 - the chapter's numbers, re-exp
     pooling_comparison, small_cnn,
     CHANNELS, DEFAULT_CUSTOM, KERNEL_CHOICES, MAX_KERNELS, kernel_bank, load_input,
     parse_custom_kernel, random_kernels)
-from dlcore.explorers.base import Explorer, new_figure
+from dlcore.explorers.base import Explorer, fmt, new_figure
 from dlcore.explorers.fastdraw import StaticLayer
 
 
@@ -393,6 +395,20 @@ class ConvExplorer(Explorer):
             **({"custom kernel error": s["note"]} if s["note"] else {}),
             **s["student"],
         })
+        self.summary = [
+            ("output channels", f"F = {F} (one per kernel)"),
+            ("conv output H × W", f"{z.shape[2]} × {z.shape[3]} = ⌊({H} + 2·{P} − {K})/{S}⌋ + 1"),
+            ("after pooling", f"{p.shape[2]} × {p.shape[3]} ({self.params['pool']} pool, k = {self.params['pool_size']})"),
+            ("parameters", f"conv {w.size + F} ({w.size} weights + {F} biases), pool 0"),
+            ("set to 0 by ReLU", f"{100 * float((a == 0).mean()):.1f} % of the conv outputs"),
+        ]
+        if s["note"]:
+            self.summary.append(("custom kernel", f"<span style='color:#b00'>{html.escape(s['note'])}</span>"))
+        for k, v in s["student"].items():
+            self.summary.append((html.escape(str(k)), fmt(v)))
+
+    def summary_rows(self):
+        return getattr(self, "summary", [])
 
     @staticmethod
     def _set_image(ax, im, arr, clim) -> None:
@@ -418,7 +434,10 @@ class ConvExplorer(Explorer):
             "seed": widgets.IntSlider(value=p["seed"], min=0, max=20, description="random seed",
                                       continuous_update=True),
             "custom": widgets.Textarea(value=p["custom"], description="custom 3×3 per channel",
-                                       continuous_update=False, layout=widgets.Layout(width="300px", height="70px")),
+                                       continuous_update=False,
+                                       # a row of its own: the box never wraps mid-row with the sliders
+                                       layout=widgets.Layout(width="100%", max_width="520px", height="70px",
+                                                             flex="1 0 100%")),
         }
         for name, w in c.items():
             w.add_class(f"dl-ctl-{name}")
