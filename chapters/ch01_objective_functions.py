@@ -411,6 +411,35 @@ ch01.loss_surface_explorer(w=-2.0, b=1.0, student_fn={"mse_loss": mse_loss, "bin
 #
 
 # %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("A sigmoid unit has z = −10 for a sample with label y = 1 (confidently wrong). Which loss gives the larger gradient dL/dz?", [
+    ("MSE", False, "MSE's gradient carries the factor σ′(z), about 4.5·10⁻⁵ at z = −10: it nearly vanishes exactly when the answer is most wrong."),
+    ("cross-entropy", True, "dCE/dz = p − y ≈ −1: the σ′ factor cancels, so the unit gets a full-size push (section 2's table)."),
+    ("they are equal", False, "They differ by the factor 2σ′(z), which is tiny at z = −10."),
+])
+
+# %%
+ask("For a sigmoid output p = σ(z), the gradient of the cross-entropy with respect to z is …", [
+    ("2(p − y)·σ′(z)", False, "That is MSE's: the chain rule through the sigmoid leaves σ′(z) in it."),
+    ("p − y", True, "∂CE/∂p = (p − y)/(p(1 − p)) and ∂p/∂z = p(1 − p): the two cancel."),
+    ("−y/p", False, "That is ∂CE/∂p for y = 1, before the chain rule multiplies by ∂p/∂z = p(1 − p)."),
+])
+
+# %%
+ask("In the explorer, move the point to (w, b) = (−6, 6), where every input is predicted as class 1 with huge confidence. Which surface is flat there?", [
+    ("the MSE surface", True, "The units saturate (σ′ ≈ 0) and MSE's gradient carries σ′: |∇L| = 0.078 there against cross-entropy's 0.96, although three quarters of the points are misclassified."),
+    ("the cross-entropy surface", False, "Cross-entropy's gradient is p − y, about 1 on every misclassified point: its arrow stays long."),
+    ("both", False, "Only MSE's: compare the two arrows and |∇L| in the two panels."),
+], predict="Predict first, then move the sliders and compare the arrows.")
+
+# %% [markdown]
 # ## Glossary
 #
 # | English | 中文 |

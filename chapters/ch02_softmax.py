@@ -434,6 +434,35 @@ ch02.softmax_explorer(z0=3.0, z1=-1.0, z2=0.5, n_classes=3, true_class=1, studen
 #
 
 # %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("Adding the same constant c to every logit changes the softmax probabilities how?", [
+    ("not at all", True, "e^(z + c) = e^c·e^z: the factor e^c is in the numerator and the denominator and cancels. That is why subtracting max z is safe."),
+    ("the largest probability grows", False, "Every exponential is multiplied by the same e^c, so the ratios do not move."),
+    ("every probability is multiplied by e^c", False, "Then they would no longer sum to 1: the denominator grows by the same factor."),
+])
+
+# %%
+ask("Predict, then move the temperature slider far to the right (large T). The probabilities …", [
+    ("approach the uniform 1/K", True, "z/T shrinks towards 0 for every class, so the exponentials become equal."),
+    ("become one-hot on the largest logit", False, "That happens as T → 0, when the largest z/T dominates."),
+    ("do not change", False, "T divides the logits before the softmax, so it changes every probability (the sliders show it)."),
+], predict="Decide first, then move the slider.")
+
+# %%
+ask("The gradient of cross-entropy∘softmax with respect to the (scaled) logits is …", [
+    ("p − y", True, "Section 3: the softmax Jacobian and −1/p_y combine into p − y; its entries sum to 0."),
+    ("−1/p_y in the true class, 0 elsewhere", False, "That is the gradient with respect to p, before the softmax's Jacobian is applied."),
+    ("p(1 − p)", False, "That is the derivative of a single sigmoid, not of cross-entropy with softmax."),
+])
+
+# %% [markdown]
 # ## Glossary
 #
 # | English | 中文 |

@@ -390,6 +390,42 @@ ch03.vanishing_gradient_explorer(student_fn={"sigmoid": sigmoid_grad, "relu": re
 # shallow value, so it vanishes or explodes for the whole network together.
 
 # %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("What is the largest value of the sigmoid's derivative σ′(z)?", [
+    ("1", False, "That is ReLU's derivative for z > 0; σ′ = σ(1 − σ) is at most 1/4."),
+    ("1/4, at z = 0", True, "p(1 − p) is largest at p = 1/2, i.e. z = 0, where it equals 1/4 (section 1)."),
+    ("1/2", False, "σ(0) = 1/2, but σ′(0) = 1/2·(1 − 1/2) = 1/4."),
+])
+
+# %%
+ask("Set the explorer to ReLU, weight scale 1.41, depth 10. The ratio of layer 1's gradient to the last layer's is about …", [
+    ("10⁻⁶", False, "That is the sigmoid at weight scale 1: the 0.25 factors multiply up."),
+    ("1", True, "ReLU passes gradients with factor 1 and scale √2 keeps the signal's size: the bars stay level."),
+    ("10⁴", False, "ReLU at scale 2 makes every layer's gradient huge, but the ratio between layers still stays near 1."),
+], predict="Predict first, then set the controls.")
+
+# %%
+ask("In the 32-wide sigmoid stack at depth 10, raising the weight scale from 1 to 6 …", [
+    ("makes layer 1's share of the gradient smaller", False, "That is the single-unit chain of section 2; in the wide stack it goes the other way."),
+    ("raises it by about four orders of magnitude, yet it still vanishes", True, "Layer 1 / last layer goes from 3.6·10⁻⁶ to 7·10⁻²: each unit sums 32 inputs, but the gap is not closed."),
+    ("makes every layer's gradient equal", False, "The ratio is still about 1/15 to 1/70 at scale 4–6, and falls further with depth."),
+])
+
+# %%
+ask("Where does most of the sigmoid's extra cost over ReLU come from?", [
+    ("the division 1/(1 + e)", False, "Timed apart in section 4, the division costs about as much as np.maximum."),
+    ("the exponential", True, "np.exp costs several times np.maximum or the division (section 4's timings)."),
+    ("nowhere: they cost the same", False, "The timings of section 4 show the sigmoid's forward several times slower."),
+])
+
+# %% [markdown]
 # ## Glossary
 #
 # | English | 中文 |

@@ -556,6 +556,43 @@ ch04.optimizer_explorer(student_fn={"momentum": sgd_momentum_step, "nesterov": n
 # useful level (and grows back when gradients become small) instead of collapsing.
 
 # %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("At the explorer's default (saddle, lr = 0.05), which optimizer escapes the saddle first?", [
+    ("SGD", False, "SGD escapes at step 49: y only grows by the factor 1 + 2·lr per step."),
+    ("Nesterov", False, "Fast (step 16) but not first."),
+    ("RMSprop", True, "Step 1: its first step is lr/√(1 − α)·sign(g) ≈ 1.6 in each coordinate, however small the gradient."),
+    ("Adagrad", False, "Adagrad is the last to escape (step 86): its steps start at lr and only shrink."),
+], predict="Predict first, then read the explorer's read-out.")
+
+# %%
+ask("On the ill-conditioned bowl, plain SGD at lr = 0.5 (= 2/L for the steep direction, L = 4) …", [
+    ("converges, slowly", False, "Along y the factor 1 − lr·L is exactly −1: y flips sign every step and never shrinks."),
+    ("bounces across y for ever, f − f* stuck at 8", True, "y alternates between +2 and −2, so f − f* = 4/2·2² = 8 at every step."),
+    ("diverges", False, "That needs lr > 2/L; at exactly 2/L it neither grows nor shrinks."),
+])
+
+# %%
+ask("Why does Adagrad's effective step lr/(√r + ε) only ever shrink?", [
+    ("r is a running sum of g², which never decreases", True, "Every step adds g² ≥ 0 to r (section 6)."),
+    ("its learning rate follows a decay schedule", False, "Adagrad has no schedule: the shrinking comes from r alone."),
+    ("its momentum dies away", False, "Adagrad keeps no momentum buffer; RMSprop's average, by contrast, forgets old gradients."),
+])
+
+# %%
+ask("Adam's first step, with bias correction, is in each coordinate about …", [
+    ("lr·sign(g)", True, "At t = 1, m̂ = g and v̂ = g², so the step is lr·g/|g| whatever the gradient's scale."),
+    ("lr·g", False, "That is SGD's step; Adam divides by the root of the average of g²."),
+    ("3.16·lr", False, "That is the first step *without* bias correction: (1 − β₁)/√(1 − β₂) ≈ 3.16."),
+])
+
+# %% [markdown]
 # ## Glossary
 #
 # | English | 中文 |

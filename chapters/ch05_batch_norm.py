@@ -420,6 +420,35 @@ for _seed in (11, 12, 13):
 # makes gradients more predictive and permits larger learning rates.
 
 # %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("After a batch-norm layer with γ = 1 and β = 0, in training mode, each feature of the batch has …", [
+    ("mean 0 and variance σ²/(σ² + ε), just under 1", True, "The ε in the denominator keeps the variance a hair below 1 (section 1)."),
+    ("mean 0 and variance exactly 1", False, "Almost: the ε that keeps the division finite makes it σ²/(σ² + ε)."),
+    ("the input's mean and variance", False, "That is what γ = √(σ² + ε), β = μ would give back (section 2)."),
+])
+
+# %%
+ask("In evaluation mode (layer.eval()), batch norm normalises with …", [
+    ("the running statistics kept during training", True, "So one example gets the same output alone or in any batch (section 3)."),
+    ("the statistics of the current batch", False, "That is training mode; in eval mode a lone example would otherwise be normalised with itself."),
+    ("nothing: it is switched off", False, "It still normalises and applies γ and β, with the running mean and variance."),
+])
+
+# %%
+ask("At the explorer's default (tanh, weight scale 1), set depth 10. Without batch norm the std of the activations …", [
+    ("keeps falling layer by layer, to 0.23 at layer 10", True, "0.62 at layer 1, 0.23 at layer 10, while with batch norm every layer stays at 0.63."),
+    ("stays level, like with batch norm", False, "Only the batch-norm side stays level (0.63): the plain stack shrinks every layer."),
+    ("grows layer by layer", False, "With tanh at weight scale 1 it shrinks; it grows only with large weight scales."),
+], predict="Predict first, then move the depth slider.")
+
+# %% [markdown]
 # ## Glossary
 #
 # | English | 中文 |

@@ -558,6 +558,42 @@ check_close(_ints(run_student(early_stop, [1.0, 1.0, 1.0], 2, forbid=_ref), "ear
 # dropout, so the full network at test time already has the right scale and the layer is the identity.
 
 # %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("Early stopping with patience 10 ends training and keeps the weights of …", [
+    ("the last epoch trained", False, "Those are 10 epochs past the best one; the stopper restores the best."),
+    ("the epoch with the lowest validation loss", True, "In the explorer's default: epoch 39 is kept, training stops at epoch 49."),
+    ("the epoch with the lowest training loss", False, "The training loss keeps falling while the network overfits; the validation loss decides."),
+])
+
+# %%
+ask("Inverted dropout with p = 0.4 multiplies each kept unit during training by …", [
+    ("1/(1 − 0.4) ≈ 1.67", True, "So the expected activation is unchanged and at test time the layer is the identity."),
+    ("0.6", False, "That is the original 2014 formulation's factor, applied at test time instead."),
+    ("0.4", False, "p is the probability of dropping a unit, not a scale."),
+])
+
+# %%
+ask("At 100 digits, move weight decay λ from 0 to 0.01. The gap (validation − training loss) …", [
+    ("shrinks", True, "From 0.54 to 0.32 with early stopping off (0.39 to 0.34 with it on): smaller weights cannot bend to fit every training example (section 3)."),
+    ("grows", False, "Weight decay pulls the training loss up more than the validation loss: the gap shrinks."),
+    ("does not change", False, "Compare the two bars on the right of the explorer."),
+], predict="Predict first, then move the slider.")
+
+# %%
+ask("Our runs use SGD with momentum μ = 0.9. A weight the loss does not push shrinks per step by about …", [
+    ("1 − lr·λ", False, "That is plain SGD; with momentum λ·w accumulates in the buffer like any gradient."),
+    ("1 − lr·λ/(1 − μ), ten times the plain rate", True, "Measured in section 3 with dlcore.optim.SGD: 0.9969 against 0.9997 at lr = 0.03, λ = 0.01."),
+    ("it does not shrink", False, "λ·w enters every step's gradient; only λ = 0 leaves it alone."),
+])
+
+# %% [markdown]
 # ## Glossary
 #
 # | English | 中文 |

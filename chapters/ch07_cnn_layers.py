@@ -480,6 +480,42 @@ check_close(run_student(avg_pool2d_forward, x, 2, forbid=refs), pooling.avg_pool
 #
 
 # %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("A 64×64 input, a 3×3 kernel, padding 0, stride 1: the output is …", [
+    ("64 × 64", False, "That needs padding 1: ⌊(64 + 2 − 3)/1⌋ + 1 = 64."),
+    ("62 × 62", True, "⌊(64 + 2·0 − 3)/1⌋ + 1 = 62 (section 3's formula)."),
+    ("61 × 61", False, "The + 1 of the formula: a 3-wide window fits at 62 positions across 64 cells."),
+])
+
+# %%
+ask("Set the explorer's stride to 2 (padding 0). The conv output height becomes …", [
+    ("31", True, "⌊(64 − 3)/2⌋ + 1 = 31."),
+    ("32", False, "64/2 = 32 forgets that the window must fit: ⌊(64 − 3)/2⌋ + 1 = 31."),
+    ("30", False, "⌊61/2⌋ = 30, plus the + 1 of the formula."),
+], predict="Work it out with the formula first, then move the slider.")
+
+# %%
+ask("How many parameters does MaxPool2d(2) have?", [
+    ("4, one per cell of the window", False, "Pooling has no weights: it takes the maximum of what is there."),
+    ("0", True, "Max and average pooling have nothing to learn (section 6's count)."),
+    ("one per channel", False, "That would be a batch-norm-like scale; pooling has none."),
+])
+
+# %%
+ask("Trained on the digits with the same seeds, which pooling gave the higher test accuracy?", [
+    ("max pooling", True, "About 0.96 against 0.93, with every seed: the maximum keeps a stroke's strong response."),
+    ("average pooling", False, "It dilutes the few strong responses of a ReLU map with the zeros around them."),
+    ("the same", False, "Max pooling won with every one of the three seeds."),
+])
+
+# %% [markdown]
 # ## Glossary / 术语表
 #
 # | English | 中文 | in this chapter |

@@ -705,6 +705,42 @@ assert got == "m1", f"find_wrong_backward on max pooling: expected 'm1', got {go
 #
 
 # %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("Max pooling's backward pass sends each window's δ to …", [
+    ("the cell that held the maximum (the switch)", True, "Only that cell changed the output, so only it receives δ."),
+    ("every cell of the window, δ/k² each", False, "That is average pooling's backward pass."),
+    ("the window's top-left cell", False, "That is the planted bug of the find-the-wrong-backward exercise."),
+])
+
+# %%
+ask("With overlapping pooling windows (k = 3, stride 2), is Σδ still the same after the pool's backward pass?", [
+    ("yes", True, "Each window splits its δ with weights summing to 1 and the input adds what it receives, overlap or not."),
+    ("no: overlapping cells count δ twice", False, "They receive several shares, but each share was split from one window's δ: the total is unchanged."),
+    ("only for average pooling", False, "Max pooling's single 1 at the switch also sums to 1 per window."),
+])
+
+# %%
+ask("Raise the explorer's step to 2 (through ReLU). At a cell where z ≤ 0, δz is …", [
+    ("0", True, "ReLU′(z) = 0 there, so δz = δa·ReLU′(z) = 0 (the grey veil)."),
+    ("δa", False, "Only where z > 0, where ReLU′ = 1."),
+    ("−δa", False, "ReLU's derivative is 0 or 1, never negative."),
+], predict="Predict first, then move the step slider.")
+
+# %%
+ask("The gradient of a convolution with respect to its input is …", [
+    ("a full convolution of δz with the kernel rotated by 180°", True, "Section 3: gathering δ meets the kernel backwards, and every input cell must collect from every output that used it."),
+    ("a valid convolution with the same kernel", False, "That would be smaller than the input and meet the kernel the wrong way round."),
+    ("the correlation of x with δz", False, "That is the gradient with respect to the kernel, dW."),
+])
+
+# %% [markdown]
 # ## Glossary / 术语表
 #
 # | English | 中文 | in this chapter |
