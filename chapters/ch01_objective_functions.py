@@ -393,6 +393,9 @@ ch01.loss_surface_explorer(w=-2.0, b=1.0, student_fn={"mse_loss": mse_loss, "bin
 # 1/σ'(z), which cancels the σ'(z) of the chain rule: dL/dz = p − y ≈ −1, about 1/(2σ'(−8)) ≈ 1,500 times
 # larger. The responsible factor is the sigmoid's derivative σ'(z), which vanishes when the unit saturates.
 #
+# **Rubric (2 points).**
+# - 1 point — MSE: dL/dz = 2(p − y)·σ′(z) with σ′(−8) ≈ 3.4·10⁻⁴, so the gradient (and every weight gradient, which carries it) is tiny. Half a point for "MSE's gradient is small" without naming the σ′ factor or its size.
+# - 1 point — cross-entropy: its 1/(p(1 − p)) cancels σ′(z), dL/dz = p − y ≈ −1, about 1,500 times larger; the factor responsible is σ′(z) of the saturated unit. Half a point for the cancellation without the comparison (or vice versa).
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch01-learning-rate-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #
@@ -409,6 +412,9 @@ ch01.loss_surface_explorer(w=-2.0, b=1.0, student_fn={"mse_loss": mse_loss, "bin
 # diverge, while units saturated further out (z = −20, ratio 4·10⁻⁹) would still barely move. Cross-entropy
 # fixes the problem per sample, exactly where it occurs, because the σ'(z) factor cancels for every z.
 #
+# **Rubric (2 points).**
+# - 1 point — no: the ratio 2σ′(z) depends on z (0.5 at z = 0, ~2e^(−|z|) far out), so no single learning rate compensates for every unit. Half a point for "no" with only a vague reason.
+# - 1 point — the consequence: a lr large enough for saturated units overshoots or diverges for unsaturated ones (and still misses units saturated further out); cross-entropy fixes it per sample. Half a point for naming only one side.
 
 # %% [markdown]
 # ## Self-checks

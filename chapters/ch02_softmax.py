@@ -414,6 +414,9 @@ ch02.softmax_explorer(z0=3.0, z1=-1.0, z2=0.5, n_classes=3, true_class=1, studen
 # so the shift does nothing and e^1000 still overflows to inf (nan result); spread-out logits keep large
 # positive exponents after a mean shift.
 #
+# **Rubric (2 points).**
+# - 1 point — the factor e^(−c) multiplies numerator and denominator and cancels, so any constant shift leaves softmax unchanged. Half a point for "it cancels" without saying why.
+# - 1 point — why max: every exponent ≤ 0 (no overflow) and the largest term is e⁰ = 1 (denominator ≥ 1, no division by 0); the mean fails, e.g. z = [1000, 0, −1000]. Half a point for the max argument without a counter-example for the mean (or the reverse).
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch02-pairing-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #
@@ -432,6 +435,9 @@ ch02.softmax_explorer(z0=3.0, z1=-1.0, z2=0.5, n_classes=3, true_class=1, studen
 # in cross-entropy undoes the exponential of the softmax (−log p_y = −z_y + log Σ e^(zⱼ)), so the loss
 # grows linearly in the margin and its gradient does not saturate.
 #
+# **Rubric (2 points).**
+# - 1 point — cross-entropy's gradient p − y has a true-class entry ≈ −1 (norm ≈ √2): a full-size signal. Half a point for "large gradient" without the formula.
+# - 1 point — MSE's gradient goes through the softmax Jacobian, whose entries carry factors p_i ≈ 0 or ≈ 1, so it is tiny and shrinks like e^(−margin); the log undoes the exponential. Half a point for "MSE saturates" without the Jacobian or the log argument.
 
 # %% [markdown]
 # ## Self-checks

@@ -373,6 +373,10 @@ ch03.vanishing_gradient_explorer(student_fn={"sigmoid": sigmoid_grad, "relu": re
 # inputs; it narrows the gap without closing it.)
 # Saturated units also learn slowly themselves. The remedy is a non-saturating activation (ReLU)
 # with a scale that keeps signals level (He initialisation), not bigger weights.
+#
+# **Rubric (2 points).**
+# - 1 point — large weights push z away from 0, σ saturates and σ′(z) ≪ 0.25, so |w|·σ′(z) stays below 1 (the w = 4 curve still falls). Half a point for "units saturate" without connecting it to the per-layer factor.
+# - 1 point — what the explorer shows: layer 1 still gets one to two orders of magnitude less than the last layer at scale 4–6 (a larger scale raises layer 1's share in the 32-wide stack but does not close the gap), and the remedy is ReLU with the right scale. Half a point for the figure's evidence only.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch03-relu_scale-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Question 2 (2 points).** In the explorer, ReLU with weight scale 1 makes every layer's gradient
@@ -388,6 +392,10 @@ ch03.vanishing_gradient_explorer(student_fn={"sigmoid": sigmoid_grad, "relu": re
 # and the forward activation out of layer k−1, the two effects cancel along the depth and every
 # layer gets the same size of gradient — but that common size is (scale/√2)^depth times the
 # shallow value, so it vanishes or explodes for the whole network together.
+#
+# **Rubric (2 points).**
+# - 1 point — the per-layer factor is about scale/√2 in norm (ReLU passes gradient 1 through the half of units that are active), below 1 at scale 1, above at 2, 1 at √2. Half a point for "it depends on the scale" without the factor.
+# - 1 point — why the ratio stays near 1: ‖∂L/∂W_k‖ multiplies the backward signal into layer k by the forward activation out of layer k − 1, and the two effects cancel along the depth, while the common size is (scale/√2)^depth. Half a point for either half.
 
 # %% [markdown]
 # ## Self-checks

@@ -541,6 +541,10 @@ ch04.optimizer_explorer(student_fn={"momentum": sgd_momentum_step, "nesterov": n
 # the consistent (small) push along y into a growing velocity — with μ = 0.9 the effective step in
 # a steady direction is up to lr/(1 − μ) = 10·lr — so y grows much faster per step and the run
 # leaves the saddle several times sooner.
+#
+# **Rubric (2 points).**
+# - 1 point — the update y ← (1 + 2·lr)·y: from y = 0 it stays 0 and GD converges to the saddle point along x; from 10⁻³ it needs ≈ ln(1/y₀)/ln(1.02) ≈ 350 steps to reach order 1. Half a point for one of the two starts only.
+# - 1 point — momentum accumulates the small, consistent push along y (effective step up to lr/(1 − μ) = 10·lr), so y grows faster and the run escapes several times sooner. Half a point for "momentum builds speed" without saying why it helps here.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch04-adaptive-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Question 2 (2 points).** A network trained with Adagrad stops improving after many epochs
@@ -554,6 +558,10 @@ ch04.optimizer_explorer(student_fn={"momentum": sgd_momentum_step, "nesterov": n
 # make progress. RMSprop keeps an exponential moving average of g², which forgets gradients older
 # than about 1/(1 − α) steps: r tracks the *recent* gradient size, so the effective step stays at a
 # useful level (and grows back when gradients become small) instead of collapsing.
+#
+# **Rubric (2 points).**
+# - 1 point — Adagrad's r is a sum of all past g², it never decreases, so lr/(√r + ε) shrinks (like 1/√t) whatever the current gradients: the steps become too small. Half a point for "the step shrinks" without the reason.
+# - 1 point — RMSprop's r is a moving average that forgets gradients older than about 1/(1 − α) steps, so the effective step tracks recent gradients and does not collapse. Half a point for "RMSprop forgets" without relating r to the step size.
 
 # %% [markdown]
 # ## Self-checks

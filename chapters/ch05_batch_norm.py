@@ -407,6 +407,10 @@ for _seed in (11, 12, 13):
 # batch. Evaluation mode replaces the batch statistics by the running averages collected during
 # training — fixed numbers that describe the training data as a whole — so each image gets one
 # deterministic answer whatever it is batched with.
+#
+# **Rubric (2 points).**
+# - 1 point — training mode: a batch of one cannot be normalised (variance 0; dlcore and PyTorch raise), and with tiny batches the output depends on the other images and on noisy statistics. Half a point for one of the two failures.
+# - 1 point — evaluation mode uses the running averages collected in training, fixed numbers, so each image gets one answer whatever it is batched with. Half a point for "use eval mode" without saying what it changes.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch05-why-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Question 2 (2 points).** In two or three sentences: what did Santurkar et al. (2018) do to test
@@ -418,6 +422,10 @@ for _seed in (11, 12, 13):
 # with plain batch norm, so removing the shift cannot be the main reason. They propose that batch
 # norm makes the loss landscape smoother (the loss and its gradient change less over a step), which
 # makes gradients more predictive and permits larger learning rates.
+#
+# **Rubric (2 points).**
+# - 1 point — the experiment: noise with a changing mean and variance injected after each BN layer, and the networks still trained about as well, so removing internal covariate shift is not the main reason. Half a point for the conclusion without the experiment.
+# - 1 point — their explanation: a smoother loss landscape (loss and gradient change less over a step), so gradients are more predictive and larger learning rates work. Half a point for "smoother" alone.
 
 # %% [markdown]
 # ## Self-checks

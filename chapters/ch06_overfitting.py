@@ -544,6 +544,10 @@ check_close(_ints(run_student(early_stop, [1.0, 1.0, 1.0], 2, forbid=_ref), "ear
 # loss estimates performance on unseen digits. But once we pick settings because they look best on
 # the validation set, that set has been used for fitting (of the hyperparameters), and its score is
 # optimistic; an untouched test set gives an honest estimate.
+#
+# **Rubric (2 points).**
+# - 1 point — the training loss keeps falling while the network overfits, so it would always favour no regularisation; the validation loss estimates unseen data. Half a point for one of the two.
+# - 1 point — choosing settings on the validation set fits them to it, so its score becomes optimistic; an untouched test set gives the honest estimate. Half a point for "use a test set" without saying why.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch06-dropout-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Question 2 (2 points).** A friend says: "dropout removes the useless weights of the network, so
@@ -556,6 +560,10 @@ check_close(_ints(run_student(early_stop, [1.0, 1.0, 1.0], 2, forbid=_ref), "ear
 # step. At test time nothing is dropped: the full network is used. Because inverted dropout divides
 # the kept units by 1 − p during training, each unit's expected activation equals its value without
 # dropout, so the full network at test time already has the right scale and the layer is the identity.
+#
+# **Rubric (2 points).**
+# - 1 point — dropout zeroes random units by an independent coin flip with probability p at every step, whatever their weights; a dropped unit is back next step (it does not remove useless weights). Half a point for "random, not useless" without the per-step mask.
+# - 1 point — at test time nothing is dropped and, because inverted dropout divides kept units by 1 − p in training, the full network already has the right scale. Half a point for "nothing is dropped at test time" without the scaling.
 
 # %% [markdown]
 # ## Self-checks

@@ -458,6 +458,9 @@ check_close(run_student(avg_pool2d_forward, x, 2, forbid=refs), pooling.avg_pool
 # (the same kernel is applied at every position, so a pattern is detected the same way wherever it
 # appears); a fully connected layer assumes neither.
 #
+# **Rubric (2 points).**
+# - 1 point — the count: weights (16, 3, 5, 5) = 1,200 plus 16 biases = 1,216; 16 output channels of 60×60. Half a point for the right weight shape with an arithmetic slip, or for forgetting the biases.
+# - 1 point — the comparison (about 7.1·10⁸ weights fully connected, ~580,000 times more) and the two assumptions, locality and weight sharing. Half a point for the assumptions without the comparison (or the reverse).
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch07-pooling-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #
@@ -478,6 +481,9 @@ check_close(run_student(avg_pool2d_forward, x, 2, forbid=refs), pooling.avg_pool
 # example's bottom-left window [0, 1; 2, 7]: max pooling keeps 7, average pooling gives 2.5. Max
 # pooling reports "the pattern is somewhere here, this strongly"; average pooling dilutes it by k².
 #
+# **Rubric (2 points).**
+# - 1 point — what pooling buys: smaller maps (less computation, fewer weights after it), a larger field of view for the next layer, a little shift tolerance. Half a point for one benefit only.
+# - 1 point — when max and average differ most: one strong response among weak ones (e.g. the window [0, 1; 2, 7]: 7 against 2.5), average pooling dilutes it by k². Half a point for "max keeps the strongest" without an example or the dilution.
 
 # %% [markdown]
 # ## Self-checks

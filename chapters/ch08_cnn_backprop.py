@@ -668,6 +668,9 @@ assert got == "m1", f"find_wrong_backward on max pooling: expected 'm1', got {go
 # padded by K − 1 zeros on each side so that the window also covers those partial overlaps, and the
 # result has H_out + K − 1 = H rows, the input's size.
 #
+# **Rubric (2 points).**
+# - 1 point — rot180: scattering δz[i, j]·w onto the patch, or gathering Σ δz[i, j]·w[r − i, s − j], meets the kernel index decreasing as i, j increase — a correlation with rot180(w). Half a point for the scatter picture without the index argument.
+# - 1 point — full: every input cell must collect from every output that used it, including border cells touched only by a kernel corner, so δz is padded by K − 1 and the result has the input's size. Half a point for "padding" without saying why.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch08-pool-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #

@@ -1,5 +1,6 @@
 """Every chapter's self-checks: 3–5 per chapter, one right option each, an explanation for every
 option, instant feedback through the widget; and the numbers their explanations state."""
+import json
 import re
 from pathlib import Path
 
@@ -88,3 +89,22 @@ def test_ch01_ch05_ch06_ch07_self_check_numbers():
     assert (o.numbers["best_epoch"], o.numbers["stop_epoch"], round(o.numbers["gap"], 2)) == (39, 49, 0.39)
     assert conv_explorer(stride=2).numbers["conv H_out"] == 31
     assert conv_explorer().numbers["conv H_out"] == 62
+
+
+@pytest.mark.parametrize("chapter", list(EXPLORERS))
+def test_every_written_question_has_a_rubric_whose_points_add_up(chapter):
+    text = (ROOT / "chapters" / f"{chapter}.py").read_text()
+    answers = re.findall(r'^# %% \[markdown\] nbgrader=(\{[^\n]*"-answer"[^\n]*\})\n(.*?)(?=^# %%)', text, flags=re.M | re.S)
+    answers = [(json.loads(meta), body) for meta, body in
+               re.findall(r'^# %% \[markdown\] nbgrader=(\{[^\n]*\})\n(.*?)(?=^# %%)', text, flags=re.M | re.S)
+               if json.loads(meta)["grade_id"].endswith("-answer")]
+    assert answers, chapter
+    for meta, body in answers:
+        m = re.search(r"\*\*Rubric \((\d+) points?\)\.\*\*", body)
+        assert m, f"{meta['grade_id']}: no rubric"
+        assert int(m.group(1)) == meta["points"], meta["grade_id"]
+        elements = re.findall(r"^# - (\d+(?:\.5)?) points? —", body, flags=re.M)
+        assert sum(float(e) for e in elements) == meta["points"], (meta["grade_id"], elements)
+        assert "Half a point" in body, f"{meta['grade_id']}: the rubric says what earns partial credit"
+    course = (ROOT / "course" / chapter / f"{chapter}.ipynb").read_text()
+    assert "Rubric (" not in course                       # the rubric stays in the instructor notebook
