@@ -66,3 +66,13 @@ print(len(plt.get_fignums()), sum("figures have been opened" in str(w.message) f
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-2:] == ["0", "0"]
+
+
+@pytest.mark.parametrize("chapter", list(EXPLORERS))
+def test_buttons_take_the_width_of_their_label(chapter):
+    """ipywidgets' default button is 148 px wide: "recompute this setting live" was cut (browser test)."""
+    e = get_factory(chapter)()
+    e.widget
+    for name, w in e.controls.items():
+        if type(w).__name__ == "Button":
+            assert w.layout.width == "auto", (chapter, name)

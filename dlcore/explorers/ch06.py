@@ -231,7 +231,8 @@ class OverfittingExplorer(Explorer):
         for name, w in c.items():
             w.add_class(f"dl-ctl-{name}")
         # A button has no value: it sits with the controls but acts through on_click.
-        button = widgets.Button(description="recompute this setting live")
+        # width "auto": the default button width (148 px) cuts its label
+        button = widgets.Button(description="recompute this setting live", layout=widgets.Layout(width="auto"))
         button.add_class("dl-ctl-recompute")
         button.on_click(lambda _b: self.recompute_live())
         c["recompute"] = button

@@ -25,6 +25,7 @@ CLIPPED_LABELS_JS = """
 (sel) => {
   const out = [];
   for (const root of document.querySelectorAll(sel)) {
+    if (root.offsetParent === null) continue;          // an explorer in a hidden tab
     for (const el of root.querySelectorAll('.widget-label, .widget-label-basic, label, .widget-button, .jupyter-button')) {
       if (el.offsetParent === null || !el.textContent.trim()) continue;   // hidden or empty
       if (el.scrollWidth > el.clientWidth + 1)
@@ -39,7 +40,8 @@ CLIPPED_LABELS_JS = """
 # ink, the .notdef box of a missing font is the same for both.
 CJK_GLYPHS_JS = """
 (term) => {
-  const cells = [...document.querySelectorAll('.jp-RenderedMarkdown td')];
+  // only the open notebook: Lab restores earlier tabs, hidden, with their own glossaries
+  const cells = [...document.querySelectorAll('.jp-RenderedMarkdown td')].filter(td => td.offsetParent !== null);
   const cell = cells.find(td => td.textContent.includes(term));
   if (!cell) return {found: false};
   const font = getComputedStyle(cell).font || '16px sans-serif';
@@ -95,7 +97,8 @@ def test_labels_unclipped_cjk_rendered_and_a_self_check_answers(chapter, lab_ser
     page.set_viewport_size({"width": 1280, "height": 900})
     open_notebook(page, lab_server["url"], f"{chapter}/{chapter}.ipynb")
     run_all(page)
-    explorer = page.locator(".dl-explorer").first
+    nb = page.locator(".jp-NotebookPanel:visible")   # Lab may restore earlier notebooks as hidden tabs
+    explorer = nb.locator(".dl-explorer").first
     explorer.wait_for(state="attached", timeout=60_000)
     explorer.scroll_into_view_if_needed()
     explorer.wait_for(state="visible", timeout=30_000)
@@ -103,7 +106,7 @@ def test_labels_unclipped_cjk_rendered_and_a_self_check_answers(chapter, lab_ser
     assert not clipped, f"{chapter}: clipped control labels (text, scrollWidth, clientWidth): {clipped}"
 
     term = _glossary_term(chapter)
-    _scroll_until(page, page.locator(".jp-RenderedMarkdown td", has_text=term))
+    _scroll_until(page, nb.locator(".jp-RenderedMarkdown td", has_text=term))
     glyphs = page.evaluate(CJK_GLYPHS_JS, term)
     assert glyphs["found"], f"{chapter}: glossary term {term!r} not on the page"
     assert glyphs["width"] > 0 and glyphs["inkA"] > 0 and glyphs["inkB"] > 0, glyphs
@@ -111,12 +114,12 @@ def test_labels_unclipped_cjk_rendered_and_a_self_check_answers(chapter, lab_ser
 
     # Run All stops at the first unsolved exercise (the kernel aborts the rest), so run the first
     # self-check cell itself, as a student reading on would.
-    cell = page.locator(".jp-CodeCell", has_text="selfcheck import ask")
+    cell = nb.locator(".jp-CodeCell", has_text="selfcheck import ask")
     _scroll_until(page, cell)
     cell.first.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Shift+Enter")
-    _scroll_until(page, page.locator(".dl-selfcheck"))
-    check = page.locator(".dl-selfcheck").first
+    _scroll_until(page, nb.locator(".dl-selfcheck"))
+    check = nb.locator(".dl-selfcheck").first
     check.locator(".dl-selfcheck-option").first.click()
     feedback = check.locator(".dl-selfcheck-feedback-body").first
     feedback.wait_for(state="visible", timeout=30_000)
