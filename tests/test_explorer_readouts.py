@@ -76,3 +76,17 @@ def test_buttons_take_the_width_of_their_label(chapter):
     for name, w in e.controls.items():
         if type(w).__name__ == "Button":
             assert w.layout.width == "auto", (chapter, name)
+
+
+@pytest.mark.parametrize("chapter", list(EXPLORERS))
+def test_the_read_out_shown_is_the_one_of_the_current_state(chapter):
+    """ch07 once built its rows after rendering them: the page showed the previous setting's rows."""
+    e = get_factory(chapter)()
+    e.widget
+    for name, w in e.controls.items():
+        kind = type(w).__name__
+        if kind in ("IntSlider", "FloatSlider") and name in e.params:
+            value = w.max if e.params[name] != w.max else w.min
+            e.update(**{name: type(e.params[name])(value)})
+            assert e.readout.value == e._readout_html(), (chapter, name)
+            break

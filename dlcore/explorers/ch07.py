@@ -385,16 +385,6 @@ class ConvExplorer(Explorer):
         if s["note"]:
             lines.append("! " + s["note"][:40])
         self.txt_shapes.set_text("\n".join(lines))
-        self.set_numbers({
-            "output channels": F,
-            "conv H_out": int(z.shape[2]), "conv W_out": int(z.shape[3]),
-            "pool H_out": int(p.shape[2]), "pool W_out": int(p.shape[3]),
-            "conv parameters": int(w.size + F), "pool parameters": 0,
-            "ReLU zero fraction": float((a == 0).mean()),
-            "conv out shape": str(tuple(z.shape)), "pool out shape": str(tuple(p.shape)),
-            **({"custom kernel error": s["note"]} if s["note"] else {}),
-            **s["student"],
-        })
         self.summary = [
             ("output channels", f"F = {F} (one per kernel)"),
             ("conv output H × W", f"{z.shape[2]} × {z.shape[3]} = ⌊({H} + 2·{P} − {K})/{S}⌋ + 1"),
@@ -406,6 +396,16 @@ class ConvExplorer(Explorer):
             self.summary.append(("custom kernel", f"<span style='color:#b00'>{html.escape(s['note'])}</span>"))
         for k, v in s["student"].items():
             self.summary.append((html.escape(str(k)), fmt(v)))
+        self.set_numbers({
+            "output channels": F,
+            "conv H_out": int(z.shape[2]), "conv W_out": int(z.shape[3]),
+            "pool H_out": int(p.shape[2]), "pool W_out": int(p.shape[3]),
+            "conv parameters": int(w.size + F), "pool parameters": 0,
+            "ReLU zero fraction": float((a == 0).mean()),
+            "conv out shape": str(tuple(z.shape)), "pool out shape": str(tuple(p.shape)),
+            **({"custom kernel error": s["note"]} if s["note"] else {}),
+            **s["student"],
+        })
 
     def summary_rows(self):
         return getattr(self, "summary", [])
