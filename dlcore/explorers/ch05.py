@@ -180,7 +180,10 @@ class BatchNormExplorer(Explorer):
         # y axis (its limits follow the lines), then its legend over them. The std axes' background
         # is transparent so the cached x axis shows through.
         self.ax_std.patch.set_visible(False)
+        # The histograms' y axes follow the depth (no empty rows), so they are drawn every frame
+        # instead of forcing the cached picture to be rendered again for each depth.
         self.static = StaticLayer(self.fig, (self.ax_plain, self.ax_bn), live=[self.ax_std],
+                                  live_axis=[self.ax_plain.yaxis, self.ax_bn.yaxis],
                                   dynamic=[*self.bars.values(), *self.layer_labels["plain"],
                                            *self.layer_labels["bn"], self.ax_std.get_legend()],
                                   artists=[self.ax_std.xaxis],
@@ -240,7 +243,6 @@ class BatchNormExplorer(Explorer):
                 ax.set_ylim(-depth + 0.9, 1.05)
             self.ax_plain.set_yticks([-l + 0.4 for l in range(depth)])
             self.ax_plain.set_yticklabels([f"layer {l + 1}" for l in range(depth)], fontsize=8)
-            self.ax_std.set_xlim(0.5, depth + 0.5)
             self._depth_drawn = depth
         left, right = self._edges[:-1], self._edges[1:]
         for key in ("plain", "bn"):
