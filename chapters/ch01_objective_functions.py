@@ -120,7 +120,9 @@ for k, tr in runs.items():  # columns: w, b, loss, accuracy
 fig
 
 # %% [markdown]
-# Cross-entropy reaches 90 % accuracy within a few steps. MSE needs well over a hundred: it creeps out
+# The grey lines in the left panel are contours of the cross-entropy loss (labelled with its value);
+# both runs are drawn over the same map, so the MSE path can be seen to wander where cross-entropy
+# is still high. Cross-entropy reaches 90 % accuracy within a few steps. MSE needs well over a hundred: it creeps out
 # of the saturated region and then sits at 50 % accuracy on a flat plateau of its loss surface, which the
 # explorer below shows.
 #
@@ -128,7 +130,9 @@ fig
 #
 # Both surfaces of that same neuron: MSE on the left, cross-entropy on the right; contour maps on top,
 # 3-D surfaces below. Move the point (w, b); the red arrow is one gradient-descent step −lr·∇L drawn to
-# scale, and the read-out gives both losses and both gradients at the point.
+# scale, and the read-out gives both losses and both gradients at the point. A step too short to see
+# beside the marker (at the start, MSE's is 0.08 long) is also drawn magnified, dashed and labelled
+# "step ×20", so its direction shows; the solid arrow inside the ring is the true step.
 #
 # Things to try:
 # - Start at w = −4, b = 2 (the training start above). Compare the arrow lengths, and |∇L| in the panels.
@@ -364,7 +368,8 @@ with warnings.catch_warnings():
 
 # %% [markdown]
 # Once your losses pass, compare them with the reference inside the explorer: the read-out shows
-# `student_mse_loss` and `student_binary_cross_entropy` next to `mse` and `bce` (nan while unfinished).
+# your `mse_loss` and `binary_cross_entropy` at the point, and whether they match dlcore's ("not
+# solved yet" while unfinished; the numbers are also in `explorer.numbers["student_mse_loss"]` …).
 
 # %%
 ch01.loss_surface_explorer(w=-2.0, b=1.0, student_fn={"mse_loss": mse_loss, "binary_cross_entropy": binary_cross_entropy})
@@ -388,6 +393,9 @@ ch01.loss_surface_explorer(w=-2.0, b=1.0, student_fn={"mse_loss": mse_loss, "bin
 # 1/σ'(z), which cancels the σ'(z) of the chain rule: dL/dz = p − y ≈ −1, about 1/(2σ'(−8)) ≈ 1,500 times
 # larger. The responsible factor is the sigmoid's derivative σ'(z), which vanishes when the unit saturates.
 #
+# **Rubric (2 points).**
+# - 1 point — MSE: dL/dz = 2(p − y)·σ′(z) with σ′(−8) ≈ 3.4·10⁻⁴, so the gradient (and every weight gradient, which carries it) is tiny. Half a point for "MSE's gradient is small" without naming the σ′ factor or its size.
+# - 1 point — cross-entropy: its 1/(p(1 − p)) cancels σ′(z), dL/dz = p − y ≈ −1, about 1,500 times larger; the factor responsible is σ′(z) of the saturated unit. Half a point for the cancellation without the comparison (or vice versa).
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch01-learning-rate-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #
@@ -404,6 +412,38 @@ ch01.loss_surface_explorer(w=-2.0, b=1.0, student_fn={"mse_loss": mse_loss, "bin
 # diverge, while units saturated further out (z = −20, ratio 4·10⁻⁹) would still barely move. Cross-entropy
 # fixes the problem per sample, exactly where it occurs, because the σ'(z) factor cancels for every z.
 #
+# **Rubric (2 points).**
+# - 1 point — no: the ratio 2σ′(z) depends on z (0.5 at z = 0, ~2e^(−|z|) far out), so no single learning rate compensates for every unit. Half a point for "no" with only a vague reason.
+# - 1 point — the consequence: a lr large enough for saturated units overshoots or diverges for unsaturated ones (and still misses units saturated further out); cross-entropy fixes it per sample. Half a point for naming only one side.
+
+# %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("A sigmoid unit has z = −10 for a sample with label y = 1 (confidently wrong). Which loss gives the larger gradient dL/dz?", [
+    ("MSE", False, "MSE's gradient carries the factor σ′(z), about 4.5·10⁻⁵ at z = −10: it nearly vanishes exactly when the answer is most wrong."),
+    ("cross-entropy", True, "dCE/dz = p − y ≈ −1: the σ′ factor cancels, so the unit gets a full-size push (section 2's table)."),
+    ("they are equal", False, "They differ by the factor 2σ′(z), which is tiny at z = −10."),
+])
+
+# %%
+ask("For a sigmoid output p = σ(z), the gradient of the cross-entropy with respect to z is …", [
+    ("2(p − y)·σ′(z)", False, "That is MSE's: the chain rule through the sigmoid leaves σ′(z) in it."),
+    ("p − y", True, "∂CE/∂p = (p − y)/(p(1 − p)) and ∂p/∂z = p(1 − p): the two cancel."),
+    ("−y/p", False, "That is ∂CE/∂p for y = 1, before the chain rule multiplies by ∂p/∂z = p(1 − p)."),
+])
+
+# %%
+ask("In the explorer, move the point to (w, b) = (−6, 6), where every input is predicted as class 1 with huge confidence. Which surface is flat there?", [
+    ("the MSE surface", True, "The units saturate (σ′ ≈ 0) and MSE's gradient carries σ′: |∇L| = 0.078 there against cross-entropy's 0.96, although three quarters of the points are misclassified."),
+    ("the cross-entropy surface", False, "Cross-entropy's gradient is p − y, about 1 on every misclassified point: its arrow stays long."),
+    ("both", False, "Only MSE's: compare the two arrows and |∇L| in the two panels."),
+], predict="Predict first, then move the sliders and compare the arrows.")
 
 # %% [markdown]
 # ## Glossary

@@ -414,6 +414,9 @@ ch02.softmax_explorer(z0=3.0, z1=-1.0, z2=0.5, n_classes=3, true_class=1, studen
 # so the shift does nothing and e^1000 still overflows to inf (nan result); spread-out logits keep large
 # positive exponents after a mean shift.
 #
+# **Rubric (2 points).**
+# - 1 point — the factor e^(−c) multiplies numerator and denominator and cancels, so any constant shift leaves softmax unchanged. Half a point for "it cancels" without saying why.
+# - 1 point — why max: every exponent ≤ 0 (no overflow) and the largest term is e⁰ = 1 (denominator ≥ 1, no division by 0); the mean fails, e.g. z = [1000, 0, −1000]. Half a point for the max argument without a counter-example for the mean (or the reverse).
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch02-pairing-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #
@@ -432,6 +435,38 @@ ch02.softmax_explorer(z0=3.0, z1=-1.0, z2=0.5, n_classes=3, true_class=1, studen
 # in cross-entropy undoes the exponential of the softmax (−log p_y = −z_y + log Σ e^(zⱼ)), so the loss
 # grows linearly in the margin and its gradient does not saturate.
 #
+# **Rubric (2 points).**
+# - 1 point — cross-entropy's gradient p − y has a true-class entry ≈ −1 (norm ≈ √2): a full-size signal. Half a point for "large gradient" without the formula.
+# - 1 point — MSE's gradient goes through the softmax Jacobian, whose entries carry factors p_i ≈ 0 or ≈ 1, so it is tiny and shrinks like e^(−margin); the log undoes the exponential. Half a point for "MSE saturates" without the Jacobian or the log argument.
+
+# %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("Adding the same constant c to every logit changes the softmax probabilities how?", [
+    ("not at all", True, "e^(z + c) = e^c·e^z: the factor e^c is in the numerator and the denominator and cancels. That is why subtracting max z is safe."),
+    ("the largest probability grows", False, "Every exponential is multiplied by the same e^c, so the ratios do not move."),
+    ("every probability is multiplied by e^c", False, "Then they would no longer sum to 1: the denominator grows by the same factor."),
+])
+
+# %%
+ask("Predict, then move the temperature slider far to the right (large T). The probabilities …", [
+    ("approach the uniform 1/K", True, "z/T shrinks towards 0 for every class, so the exponentials become equal."),
+    ("become one-hot on the largest logit", False, "That happens as T → 0, when the largest z/T dominates."),
+    ("do not change", False, "T divides the logits before the softmax, so it changes every probability (the sliders show it)."),
+], predict="Decide first, then move the slider.")
+
+# %%
+ask("The gradient of cross-entropy∘softmax with respect to the (scaled) logits is …", [
+    ("p − y", True, "Section 3: the softmax Jacobian and −1/p_y combine into p − y; its entries sum to 0."),
+    ("−1/p_y in the true class, 0 elsewhere", False, "That is the gradient with respect to p, before the softmax's Jacobian is applied."),
+    ("p(1 − p)", False, "That is the derivative of a single sigmoid, not of cross-entropy with softmax."),
+])
 
 # %% [markdown]
 # ## Glossary

@@ -82,12 +82,26 @@ for n in (1, 5, 10, 20):
           f"w = 4: |dy/dx| = {abs(g4):.2e} (bound 1)")
 
 # %% [markdown]
-# Where the notes are loose: "use bigger weights so that 0.25·|w| ≥ 1" does not rescue the sigmoid.
-# With w = 4 the bound is 1 per layer, yet the measured gradient falls even *faster* than with
-# w = 1 (4·10⁻²³ against 9·10⁻¹⁴ after 20 layers), because a large
-# weight pushes zₖ away from 0 where σ′(zₖ) is far below its peak 0.25 — large weights saturate
-# the units. In a real network W is a matrix and the factor per layer is (roughly) the size of W
-# times the typical σ′; section 5's explorer shows this for a 32-unit-wide stack.
+# Where the notes are loose: "use bigger weights so that 0.25·|w| ≥ 1" does not rescue the sigmoid,
+# but what bigger weights do depends on the network, so here is each case.
+#
+# - **A chain of single units** (the figure): with w = 4 the bound is 1 per layer, yet the measured
+#   gradient falls even *faster* than with w = 1 (4·10⁻²³ against 9·10⁻¹⁴ after 20 layers), because
+#   a large weight pushes zₖ away from 0 where σ′(zₖ) is far below its peak 0.25 — large weights
+#   saturate the units.
+# - **A 32-unit-wide stack** (section 5's explorer, depth 10): here a larger weight scale makes
+#   layer 1's share of the gradient *larger*, by four orders of magnitude — the ratio layer 1 /
+#   last layer is 3.6·10⁻⁶ at scale 1, 4.5·10⁻⁴ at scale 2, 1.5·10⁻² at 4 and 7·10⁻² at 6 (printed
+#   below). Each unit sums 32 inputs, so a bigger W amplifies the backward signal more than the
+#   saturation (smaller σ′) damps it. It still vanishes: after only 10 layers layer 1 gets 1/15 to
+#   1/70 of the last layer's gradient at scale 4–6, the last layer's own gradient shrinks as the
+#   units saturate, and the ratio keeps falling with depth.
+
+# %%
+for scale in (1.0, 2.0, 4.0, 6.0):
+    g = ch03.layer_gradient_norms(10, scale, "sigmoid")["grad_norms"]
+    print(f"sigmoid, 32 wide, depth 10, weight scale {scale:3.1f}: layer 1 / last layer = {g[0] / g[-1]:.1e}, "
+          f"last layer ‖∂L/∂W‖ = {g[-1]:.2f}")
 
 # %% [markdown]
 # ## 3. ReLU's sparsity
@@ -97,6 +111,12 @@ for n in (1, 5, 10, 20):
 # In a deep network initialised as He et al. suggest (w ~ N(0, 2/fan_in)) the fraction stays
 # near 1/2 in every layer (between about 0.4 and 0.6 below). The flip side: a unit whose input is negative for every example gets
 # no gradient at all (a "dead" ReLU).
+#
+# The study notes add that this sparsity makes units less co-dependent and so reduces overfitting.
+# That is a hypothesis (Glorot, Bordes & Bengio, 2011, argue for it), not something this chapter
+# measures: the numbers below show only that about half the outputs are exactly zero. Whether a
+# network overfits is measured in chapter 6, and there ReLU networks overfit readily — sparsity is
+# no substitute for regularisation. Read the notes' claim as a motivation, not a result.
 
 # %%
 rng = np.random.default_rng(0)
@@ -107,8 +127,9 @@ ch03.plot_relu_sparsity(rng=np.random.default_rng(1))
 # %% [markdown]
 # ## 4. The cost of exp versus max
 #
-# σ needs an exponential per unit; ReLU a comparison. Timed on 2·10⁵ float64 values (best of
-# several repeats, milliseconds per call):
+# σ needs an exponential per unit; ReLU a comparison. The notes put the sigmoid's cost in its
+# division; the timing below separates the two steps of 1/(1 + e^{−x}): the exponential, and the
+# division by 1 + e. Timed on 2·10⁵ float64 values (best of several repeats, milliseconds per call):
 
 # %%
 times = ch03.time_activations(n=200_000, repeats=5, number=3, rng=np.random.default_rng(0))
@@ -116,12 +137,16 @@ for name, t in times.items():
     print(f"{name:36s} {1e3 * t:7.3f} ms")
 ratio = times["np.exp(-x) (the sigmoid's core)"] / times["np.maximum(x, 0) (ReLU)"]
 print(f"np.exp / np.maximum: {ratio:.1f}")
+exp_t, div_t = times["np.exp(-x) (the sigmoid's core)"], times["1 / (1 + e) (the sigmoid's division)"]
+print(f"np.exp / the division: {exp_t / div_t:.1f}")
 print(f"ReLU / sigmoid (dlcore forward): {times['dlcore relu'] / times['dlcore sigmoid']:.3f}")
 
 # %% [markdown]
 # ReLU's forward costs a small fraction of the sigmoid's (the ratio printed last; the exact
 # figures vary with the CPU and with whatever else runs on it). Even a bare vectorised `np.exp`
-# is slower than `np.maximum` (the first ratio printed), and a sigmoid that stays finite and
+# is slower than `np.maximum` (the first ratio printed). The division is not where the cost is, as the
+# notes suggest: a vectorised division costs about as much as `np.maximum`, several times less than
+# the exponential (the second ratio). A sigmoid that stays finite and
 # warning-free for every input needs several more passes over the data. The saving matters less than the gradient argument of section 2 (on a
 # GPU both are often limited by memory traffic), but it comes for free.
 
@@ -343,9 +368,15 @@ ch03.vanishing_gradient_explorer(student_fn={"sigmoid": sigmoid_grad, "relu": re
 # much smaller than 0.25 (σ′(5) ≈ 0.007). The per-layer factor |w|·σ′(z) therefore stays below 1
 # for most units: in the figure the w = 4 curve still falls with depth although its bound is flat,
 # and in the explorer (depth 10, scale 4–6) layer 1's gradient is still one to two orders of
-# magnitude below the last layer's.
+# magnitude below the last layer's. (Full marks also for noting that in the 32-wide explorer a
+# larger scale does raise layer 1's share — from 3.6·10⁻⁶ at scale 1 — because each unit sums 32
+# inputs; it narrows the gap without closing it.)
 # Saturated units also learn slowly themselves. The remedy is a non-saturating activation (ReLU)
 # with a scale that keeps signals level (He initialisation), not bigger weights.
+#
+# **Rubric (2 points).**
+# - 1 point — large weights push z away from 0, σ saturates and σ′(z) ≪ 0.25, so |w|·σ′(z) stays below 1 (the w = 4 curve still falls). Half a point for "units saturate" without connecting it to the per-layer factor.
+# - 1 point — what the explorer shows: layer 1 still gets one to two orders of magnitude less than the last layer at scale 4–6 (a larger scale raises layer 1's share in the 32-wide stack but does not close the gap), and the remedy is ReLU with the right scale. Half a point for the figure's evidence only.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch03-relu_scale-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Question 2 (2 points).** In the explorer, ReLU with weight scale 1 makes every layer's gradient
@@ -361,6 +392,46 @@ ch03.vanishing_gradient_explorer(student_fn={"sigmoid": sigmoid_grad, "relu": re
 # and the forward activation out of layer k−1, the two effects cancel along the depth and every
 # layer gets the same size of gradient — but that common size is (scale/√2)^depth times the
 # shallow value, so it vanishes or explodes for the whole network together.
+#
+# **Rubric (2 points).**
+# - 1 point — the per-layer factor is about scale/√2 in norm (ReLU passes gradient 1 through the half of units that are active), below 1 at scale 1, above at 2, 1 at √2. Half a point for "it depends on the scale" without the factor.
+# - 1 point — why the ratio stays near 1: ‖∂L/∂W_k‖ multiplies the backward signal into layer k by the forward activation out of layer k − 1, and the two effects cancel along the depth, while the common size is (scale/√2)^depth. Half a point for either half.
+
+# %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("What is the largest value of the sigmoid's derivative σ′(z)?", [
+    ("1", False, "That is ReLU's derivative for z > 0; σ′ = σ(1 − σ) is at most 1/4."),
+    ("1/4, at z = 0", True, "p(1 − p) is largest at p = 1/2, i.e. z = 0, where it equals 1/4 (section 1)."),
+    ("1/2", False, "σ(0) = 1/2, but σ′(0) = 1/2·(1 − 1/2) = 1/4."),
+])
+
+# %%
+ask("Set the explorer to ReLU, weight scale 1.41, depth 10. The ratio of layer 1's gradient to the last layer's is about …", [
+    ("10⁻⁶", False, "That is the sigmoid at weight scale 1: the 0.25 factors multiply up."),
+    ("1", True, "ReLU passes gradients with factor 1 and scale √2 keeps the signal's size: the bars stay level."),
+    ("10⁴", False, "ReLU at scale 2 makes every layer's gradient huge, but the ratio between layers still stays near 1."),
+], predict="Predict first, then set the controls.")
+
+# %%
+ask("In the 32-wide sigmoid stack at depth 10, raising the weight scale from 1 to 6 …", [
+    ("makes layer 1's share of the gradient smaller", False, "That is the single-unit chain of section 2; in the wide stack it goes the other way."),
+    ("raises it by about four orders of magnitude, yet it still vanishes", True, "Layer 1 / last layer goes from 3.6·10⁻⁶ to 7·10⁻²: each unit sums 32 inputs, but the gap is not closed."),
+    ("makes every layer's gradient equal", False, "The ratio is still about 1/15 to 1/70 at scale 4–6, and falls further with depth."),
+])
+
+# %%
+ask("Where does most of the sigmoid's extra cost over ReLU come from?", [
+    ("the division 1/(1 + e)", False, "Timed apart in section 4, the division costs about as much as np.maximum."),
+    ("the exponential", True, "np.exp costs several times np.maximum or the division (section 4's timings)."),
+    ("nowhere: they cost the same", False, "The timings of section 4 show the sigmoid's forward several times slower."),
+])
 
 # %% [markdown]
 # ## Glossary

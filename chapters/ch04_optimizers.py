@@ -72,7 +72,8 @@ for epoch in range(60):
 print("lr at epochs 0, 15, 30, 45:", [round(lrs[e], 5) for e in (0, 15, 30, 45)])
 
 # %% [markdown]
-# Ten noisy runs of 60 epochs each, with three constant learning rates and with the schedule above:
+# Ten noisy runs of 60 epochs each (seeds 0–9), with three constant learning rates and with the
+# schedule above; the figure plots the mean of the ten runs of each, the numbers the table prints:
 
 # %%
 for label, lr, step_size in (("constant lr", 0.5, None), ("constant lr", 0.15, None), ("constant lr", 0.045, None),
@@ -80,7 +81,7 @@ for label, lr, step_size in (("constant lr", 0.5, None), ("constant lr", 0.15, N
     curve = np.mean([ch04.noisy_quadratic_losses(lr, step_size=step_size, gamma=0.3, rng=np.random.default_rng(s))
                      for s in range(10)], axis=0)          # mean over 10 seeds, one value per epoch
     print(f"{label:12s} lr₀ = {lr:<5}: loss after 1 epoch {curve[1]:7.4f}, after 60 epochs {curve[-1]:.4f}")
-ch04.plot_step_decay()
+ch04.plot_step_decay(lrs=(0.5, 0.15, 0.045), step_size=15, gamma=0.3, seeds=10)
 
 # %% [markdown]
 # The floor falls with the learning rate (0.43 at lr 0.5, 0.08 at 0.15, 0.025 at 0.045), but a
@@ -98,7 +99,10 @@ ch04.plot_step_decay()
 # the curvature vanish, a flat plateau where steps are tiny.
 #
 # Below: steps until f is clearly below the saddle's value 0 (f < −1 on the saddle, f < −0.5 on the
-# plateau-and-saddle), same lr = 0.01.
+# plateau-and-saddle), same lr = 0.01. The figure's right panel plots |y|, the distance from the
+# ridge, on a log scale: escaping is |y| growing by a constant factor per step, a straight line
+# whose slope is ln(1 + 2·lr) for SGD and steeper for momentum. (f itself is unbounded below on
+# this saddle: it falls for ever once a run has escaped, so "final loss" says nothing here.)
 
 # %%
 for name, start in (("saddle", (-1.5, 1e-3)), ("plateau_saddle", (1.5, 1e-3))):
@@ -120,9 +124,10 @@ ch04.plot_trajectories("saddle", {"SGD": ("sgd", {"lr": 0.01}),
 # %% [markdown]
 # ## 4. Momentum, in the notes' form and in PyTorch's
 #
-# The study notes write momentum with a velocity v (α the momentum, ε the learning rate):
+# The study notes write momentum with a velocity v, calling the momentum α and the learning rate
+# ε; in this chapter the momentum is always μ and the learning rate lr, so their form reads
 #
-# v ← α·v − ε·g,  w ← w + v.
+# v ← μ·v − lr·g,  w ← w + v.
 #
 # PyTorch (`torch.optim.SGD(momentum=μ)`, and `dlcore.optim.SGD`) keeps a buffer b instead:
 #
@@ -157,6 +162,10 @@ ch04.plot_trajectories("ill_conditioned", {"SGD": ("sgd", {"lr": 0.1}),
                                            "Nesterov": ("nesterov", {"lr": 0.1, "momentum": 0.9})}, steps=150)
 
 # %% [markdown]
+# The right panel plots f − f* on a log scale, so "no later" is visible: at lr = 0.1, μ = 0.9
+# Nesterov's gap first drops below 10⁻⁶ at step 85, heavy-ball momentum's at step 107, and plain
+# SGD, which does not zig-zag, is still creeping along the flat x direction (f − f* ≈ 0.005 at step 150).
+#
 # For these common settings (μ ≥ 0.8) Nesterov gets there no later than heavy-ball momentum —
 # it damps the zig-zag across the steep y direction. It is not a law: with a small μ = 0.5 the two
 # are within a few steps of each other, and here Nesterov is the slightly slower one.
@@ -168,15 +177,47 @@ ch04.plot_trajectories("ill_conditioned", {"SGD": ("sgd", {"lr": 0.1}),
 #
 # r ← r + g²,  w ← w − lr·g / (√r + ε).
 #
-# Steep coordinates (large g) get small steps, flat ones large steps — good on the
-# ill-conditioned bowl. But r is a sum of squares: it **only grows**, so the effective step
-# lr/(√r + ε) only shrinks, and on a long run Adagrad can stop before it arrives.
+# Steep coordinates (large g) get small steps, flat ones large steps: every coordinate's first
+# step is lr·sign(g), whatever its curvature. That is what Adagrad is good at — it tolerates a
+# learning rate at which plain SGD fails (on the ill-conditioned bowl at lr = 0.5, SGD bounces
+# across the steep y direction for ever while Adagrad converges). At the small learning rates that
+# suit SGD it is *not* good: at the explorer's bowl default lr = 0.1 it ends last of the six
+# (f − f* = 1.39 after 100 steps against SGD's 0.036), because its steps start at lr and only shrink.
+# r is a sum of squares: it **only grows**, so the effective step lr/(√r + ε) only shrinks, and
+# on a long run Adagrad can stop before it arrives.
+#
+# "Good early, stalls late" needs a surface whose early gradients are large: Rosenbrock's banana
+# at lr = 0.5, where SGD and momentum diverge. Adagrad makes the best start of the adaptive
+# methods (ahead of Adam and RMSprop at steps 5, 10 and 20); but the large gradients of its first
+# steps stay in r for ever, so its step per unit gradient only shrinks (along x from 0.0023 after
+# step 1 to 0.0014 at step 1000) while the gradients along the valley floor are small: it creeps.
+# Adam's average forgets those first gradients, and Adam overtakes it for good after step 22
+# (at step 1000: f − f* = 0.13 against 2·10⁻¹³):
+
+# %%
+gaps = ch04.gap_table("rosenbrock", ("adagrad", "rmsprop", "adam"), lr=0.5, checkpoints=(5, 10, 20, 100, 300, 1000))
+print("f − f* after step      5        10        20       100       300      1000")
+for name, row in gaps.items():
+    print(f"{name:9s}       " + "  ".join(f"{v:8.2g}" for v in row))
+ch04.plot_trajectories("rosenbrock", {"Adagrad": ("adagrad", {"lr": 0.5}), "Adam": ("adam", {"lr": 0.5})},
+                       steps=1000)
+
+# %% [markdown]
+# The same preset is one call of the explorer below:
+# `ch04.optimizer_explorer(surface="rosenbrock", lr=0.5, steps=1000)`.
 #
 # ## 7. RMSprop: a decaying average instead of a sum
 #
 # RMSprop replaces the sum by an exponential moving average with decay α (PyTorch's `alpha`,
 # often 0.9–0.99): r ← α·r + (1 − α)·g². Old gradients are forgotten, so when gradients become
 # small r falls again and the effective step recovers instead of collapsing.
+#
+# In the run below the effective step even climbs to about 55 (step 138). That is the same
+# forgetting taken to its end: near the minimum the gradients become tiny, r follows them down,
+# and lr/√r grows until lr/√r times the curvature (0.2 along x) passes 2, the limit of section 1;
+# from then on each step overshoots, x, which had fallen to about 10⁻²⁰ by step 105, grows back out to
+# 0.2 by step 139, the large gradient refills r (its jump near step 138) and the step falls again. With a constant lr, RMSprop bursts out of
+# a minimum now and then instead of settling in it.
 
 # %%
 ada = ch04.optimizer_state_history("ill_conditioned", optim.Adagrad, 200, lr=0.1)
@@ -211,8 +252,12 @@ for g, c, u in zip(first["g"], first["corrected"], first["uncorrected"]):
 # the optimizers on and off, and move the learning rate, momentum (Momentum and Nesterov), β₁
 # and β₂ (Adam; β₂ is also RMSprop's α), the start point and the number of steps. Every change
 # recomputes the six trajectories with `dlcore.surfaces.run_optimizer` and redraws them over the
-# contour plot, with the loss against the step on the right (a symmetric log scale: the saddles
-# go below 0). Each optimizer's checkbox is written in the colour of its lines. A new surface resets the start point and lr to values that show it well.
+# contour plot. The right panel shows progress on a log scale: on the three surfaces with a
+# minimum the gap f − f* (down is better; values below 10⁻¹⁶, the limit of double precision, are
+# drawn at 10⁻¹⁶), on the saddle x² − y², which has no minimum, the distance |y| from the ridge
+# (up is escape; a circle marks the step at which f fell below −1). The read-out says, per
+# optimizer, when it escaped or how close it got. Each optimizer's checkbox is written in the
+# colour of its lines. A new surface resets the start point and lr to values that show it well.
 #
 # Things to try: on the saddle, start at y = 0.01 and compare SGD with Momentum; on the bowl,
 # raise lr until SGD oscillates, then past 2/4 = 0.5 until it diverges; on Rosenbrock compare
@@ -469,8 +514,9 @@ check_step_against(adam_step, adam_reference, (2, 3), steps=15, seed=52, forbid=
 # ### Your optimizers in the explorer
 #
 # The explorer draws the trajectories of your five step functions as dashed lines over dlcore's
-# (same colours). When a dashed line hides its solid twin your step is right;
-# `student_max_diff_<name>` in the read-out is the largest distance between the two. An
+# (same colours). When a dashed line hides its solid twin your step is right; the read-out
+# says "matches dlcore" with the largest distance between the two (`student_max_diff_<name>` in
+# the explorer's `numbers`). An
 # unfinished exercise shows its error in the corner of the contour plot instead.
 
 # %%
@@ -495,6 +541,10 @@ ch04.optimizer_explorer(student_fn={"momentum": sgd_momentum_step, "nesterov": n
 # the consistent (small) push along y into a growing velocity — with μ = 0.9 the effective step in
 # a steady direction is up to lr/(1 − μ) = 10·lr — so y grows much faster per step and the run
 # leaves the saddle several times sooner.
+#
+# **Rubric (2 points).**
+# - 1 point — the update y ← (1 + 2·lr)·y: from y = 0 it stays 0 and GD converges to the saddle point along x; from 10⁻³ it needs ≈ ln(1/y₀)/ln(1.02) ≈ 350 steps to reach order 1. Half a point for one of the two starts only.
+# - 1 point — momentum accumulates the small, consistent push along y (effective step up to lr/(1 − μ) = 10·lr), so y grows faster and the run escapes several times sooner. Half a point for "momentum builds speed" without saying why it helps here.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch04-adaptive-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Question 2 (2 points).** A network trained with Adagrad stops improving after many epochs
@@ -508,6 +558,47 @@ ch04.optimizer_explorer(student_fn={"momentum": sgd_momentum_step, "nesterov": n
 # make progress. RMSprop keeps an exponential moving average of g², which forgets gradients older
 # than about 1/(1 − α) steps: r tracks the *recent* gradient size, so the effective step stays at a
 # useful level (and grows back when gradients become small) instead of collapsing.
+#
+# **Rubric (2 points).**
+# - 1 point — Adagrad's r is a sum of all past g², it never decreases, so lr/(√r + ε) shrinks (like 1/√t) whatever the current gradients: the steps become too small. Half a point for "the step shrinks" without the reason.
+# - 1 point — RMSprop's r is a moving average that forgets gradients older than about 1/(1 − α) steps, so the effective step tracks recent gradients and does not collapse. Half a point for "RMSprop forgets" without relating r to the step size.
+
+# %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("At the explorer's default (saddle, lr = 0.05), which optimizer escapes the saddle first?", [
+    ("SGD", False, "SGD escapes at step 49: y only grows by the factor 1 + 2·lr per step."),
+    ("Nesterov", False, "Fast (step 16) but not first."),
+    ("RMSprop", True, "Step 1: its first step is lr/√(1 − α)·sign(g) ≈ 1.6 in each coordinate, however small the gradient."),
+    ("Adagrad", False, "Adagrad is the last to escape (step 86): its steps start at lr and only shrink."),
+], predict="Predict first, then read the explorer's read-out.")
+
+# %%
+ask("On the ill-conditioned bowl, plain SGD at lr = 0.5 (= 2/L for the steep direction, L = 4) …", [
+    ("converges, slowly", False, "Along y the factor 1 − lr·L is exactly −1: y flips sign every step and never shrinks."),
+    ("bounces across y for ever, f − f* stuck at 8", True, "y alternates between +2 and −2, so f − f* = 4/2·2² = 8 at every step."),
+    ("diverges", False, "That needs lr > 2/L; at exactly 2/L it neither grows nor shrinks."),
+])
+
+# %%
+ask("Why does Adagrad's effective step lr/(√r + ε) only ever shrink?", [
+    ("r is a running sum of g², which never decreases", True, "Every step adds g² ≥ 0 to r (section 6)."),
+    ("its learning rate follows a decay schedule", False, "Adagrad has no schedule: the shrinking comes from r alone."),
+    ("its momentum dies away", False, "Adagrad keeps no momentum buffer; RMSprop's average, by contrast, forgets old gradients."),
+])
+
+# %%
+ask("Adam's first step, with bias correction, is in each coordinate about …", [
+    ("lr·sign(g)", True, "At t = 1, m̂ = g and v̂ = g², so the step is lr·g/|g| whatever the gradient's scale."),
+    ("lr·g", False, "That is SGD's step; Adam divides by the root of the average of g²."),
+    ("3.16·lr", False, "That is the first step *without* bias correction: (1 − β₁)/√(1 − β₂) ≈ 3.16."),
+])
 
 # %% [markdown]
 # ## Glossary

@@ -407,6 +407,10 @@ for _seed in (11, 12, 13):
 # batch. Evaluation mode replaces the batch statistics by the running averages collected during
 # training — fixed numbers that describe the training data as a whole — so each image gets one
 # deterministic answer whatever it is batched with.
+#
+# **Rubric (2 points).**
+# - 1 point — training mode: a batch of one cannot be normalised (variance 0; dlcore and PyTorch raise), and with tiny batches the output depends on the other images and on noisy statistics. Half a point for one of the two failures.
+# - 1 point — evaluation mode uses the running averages collected in training, fixed numbers, so each image gets one answer whatever it is batched with. Half a point for "use eval mode" without saying what it changes.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch05-why-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Question 2 (2 points).** In two or three sentences: what did Santurkar et al. (2018) do to test
@@ -418,6 +422,39 @@ for _seed in (11, 12, 13):
 # with plain batch norm, so removing the shift cannot be the main reason. They propose that batch
 # norm makes the loss landscape smoother (the loss and its gradient change less over a step), which
 # makes gradients more predictive and permits larger learning rates.
+#
+# **Rubric (2 points).**
+# - 1 point — the experiment: noise with a changing mean and variance injected after each BN layer, and the networks still trained about as well, so removing internal covariate shift is not the main reason. Half a point for the conclusion without the experiment.
+# - 1 point — their explanation: a smoother loss landscape (loss and gradient change less over a step), so gradients are more predictive and larger learning rates work. Half a point for "smoother" alone.
+
+# %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("After a batch-norm layer with γ = 1 and β = 0, in training mode, each feature of the batch has …", [
+    ("mean 0 and variance σ²/(σ² + ε), just under 1", True, "The ε in the denominator keeps the variance a hair below 1 (section 1)."),
+    ("mean 0 and variance exactly 1", False, "Almost: the ε that keeps the division finite makes it σ²/(σ² + ε)."),
+    ("the input's mean and variance", False, "That is what γ = √(σ² + ε), β = μ would give back (section 2)."),
+])
+
+# %%
+ask("In evaluation mode (layer.eval()), batch norm normalises with …", [
+    ("the running statistics kept during training", True, "So one example gets the same output alone or in any batch (section 3)."),
+    ("the statistics of the current batch", False, "That is training mode; in eval mode a lone example would otherwise be normalised with itself."),
+    ("nothing: it is switched off", False, "It still normalises and applies γ and β, with the running mean and variance."),
+])
+
+# %%
+ask("At the explorer's default (tanh, weight scale 1), set depth 10. Without batch norm the std of the activations …", [
+    ("keeps falling layer by layer, to 0.23 at layer 10", True, "0.62 at layer 1, 0.23 at layer 10, while with batch norm every layer stays at 0.63."),
+    ("stays level, like with batch norm", False, "Only the batch-norm side stays level (0.63): the plain stack shrinks every layer."),
+    ("grows layer by layer", False, "With tanh at weight scale 1 it shrinks; it grows only with large weight scales."),
+], predict="Predict first, then move the depth slider.")
 
 # %% [markdown]
 # ## Glossary

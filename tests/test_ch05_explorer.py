@@ -142,3 +142,24 @@ def test_bad_parameters_raise():
         e.update(activation="gelu")
     with pytest.raises(ValueError, match="unknown"):
         e.update(width=3)
+
+
+def test_no_empty_layer_rows_and_no_legend_entry_without_data():
+    from dlcore.explorers.ch05 import batchnorm_explorer
+
+    e = batchnorm_explorer(depth=7)
+    labels = [t.get_text() for t in e.ax_plain.get_yticklabels()]
+    assert labels == [f"layer {k}" for k in range(1, 8)]            # no "layer 8–10" below a depth-7 stack
+    assert e.ax_plain.get_ylim()[0] > -7.5
+    renders = e.static.renders
+    e.update(depth=5)
+    e.fig.canvas.draw()
+    e.update(depth=7)
+    e.fig.canvas.draw()
+    assert e.static.renders <= renders + 1          # a depth change does not re-render the cached picture
+    legend = [t.get_text() for t in e.ax_std.get_legend().get_texts()]
+    assert legend == ["without BN", "with BN"]                       # "with your BN" only with a student's BN
+    rows = e.summary_rows()
+    assert [r[0] for r in rows[1:]] == [f"layer {k}" for k in range(1, 8)]
+    e.update(depth=3)
+    assert [t.get_text() for t in e.ax_plain.get_yticklabels()] == ["layer 1", "layer 2", "layer 3"]

@@ -88,3 +88,31 @@ def test_a_setting_off_the_grid_is_refused(ex):
     with pytest.raises(ValueError, match="weight_decay"):
         ex.update(weight_decay=0.5)
     ex.update(weight_decay=0.0)
+
+
+def test_weight_histogram_spans_every_weight_without_clipped_spikes(sweep):
+    """The histogram used to clip at the 99.5th percentile, piling the tails into the end bins."""
+    from dlcore.explorers.ch06 import plot_weight_histograms
+
+    weights = {f"λ = {float(sweep['weight_decays'][j]):g}": sweep["w1_final"][j] for j in (0, 3, 4)}
+    fig = plot_weight_histograms(weights)
+    ax = fig.axes[0]
+    biggest = max(float(np.abs(w).max()) for w in weights.values())
+    assert ax.get_xlim() == pytest.approx((-biggest, biggest))
+    for w in weights.values():
+        counts, edges = np.histogram(np.ravel(w), bins=60, range=(-biggest, biggest))
+        assert counts.sum() == w.size                         # nothing outside the range
+        assert counts[0] <= counts[1:5].max() and counts[-1] <= counts[-5:-1].max()  # no spike at the ends
+
+
+def test_the_live_legend_entry_appears_only_with_live_data(monkeypatch):
+    from dlcore.explorers import ch06 as ex06
+
+    e = ex06.overfitting_explorer()
+    assert "recomputed live (dots)" not in [t.get_text() for t in e.ax.get_legend().get_texts()]
+    cached = e.state["hist"]
+    monkeypatch.setattr(ex06, "run_setting", lambda *a, **k: cached)   # no training in a unit test
+    assert e.recompute_live() == 0.0
+    assert "recomputed live (dots)" in [t.get_text() for t in e.ax.get_legend().get_texts()]
+    assert e.ax.get_legend() in e.static.dynamic
+    assert dict(e.summary_rows())["recomputed live"].endswith("0")

@@ -117,3 +117,15 @@ def test_written_answer_parameter_counts():
     assert layer.forward(x).shape == (1, 16, 60, 60)
     fc_weights = (64 * 64 * 3) * (16 * 60 * 60)
     assert fc_weights == 707_788_800 and round(fc_weights / 1216, -4) == 580_000
+
+
+def test_max_pooling_beats_average_pooling_on_the_digits_with_every_seed():
+    """Section 7: the notes' 'max pooling usually works better', tested with the same seeds."""
+    from dlcore.chapters import ch07 as chapter
+
+    r = chapter.pooling_comparison(seeds=(0, 1, 2), epochs=10)
+    assert np.all(r["max"]["test_acc"] > r["avg"]["test_acc"])
+    assert r["max"]["test_acc"].mean() == pytest.approx(0.96, abs=0.01)
+    assert r["avg"]["test_acc"].mean() == pytest.approx(0.93, abs=0.01)
+    assert r["max"]["test_loss"].mean() < r["avg"]["test_loss"].mean()
+    assert r["max"]["val_acc"].shape == (3, 10)

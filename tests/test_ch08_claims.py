@@ -1,4 +1,4 @@
-"""Chapter 8's claims as numbers (C16, C17): the residual δ through pooling and convolution.
+"""Chapter 8's claims as numbers (C16, C17): the error term δ through pooling and convolution.
 
 C16 max-pool backward puts each δ at the arg-max and zeros elsewhere; average-pool backward
 spreads δ/k²; both preserve Σδ. C17 conv's δ equals the full convolution of δ with the rot180
@@ -221,3 +221,28 @@ def test_real_feature_map_quarter_of_cells_ties_die_at_relu():
     survive = (d_max != 0) & (z > 0)
     assert np.mean(survive) == pytest.approx(0.192, abs=0.005)
     assert np.mean(survive) == pytest.approx(0.25 - np.mean(ties) / 4)
+
+
+@pytest.mark.parametrize("k,stride", [(2, 2), (3, 2), (3, 1), (2, 1)])
+def test_sum_of_delta_is_conserved_by_pooling_backward_with_or_without_overlap(k, stride):
+    """Written question 2's model answer: Σδ is conserved because each window's δ is split with
+    weights summing to 1 and the input adds what it receives — overlapping windows included."""
+    from dlcore import pooling
+
+    rng = np.random.default_rng(k * 10 + stride)
+    x = rng.normal(size=(2, 3, 9, 9))
+    out, cache = pooling.max_pool2d_forward(x, k, stride)
+    dout = rng.normal(size=out.shape)
+    assert pooling.max_pool2d_backward(dout, cache).sum() == pytest.approx(dout.sum(), rel=1e-12)
+    out, cache = pooling.avg_pool2d_forward(x, k, stride)
+    assert pooling.avg_pool2d_backward(dout, cache).sum() == pytest.approx(dout.sum(), rel=1e-12)
+
+
+def test_written_question_2_model_answer_does_not_credit_non_overlap():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "chapters" / "ch08_cnn_backprop.py").read_text()
+    answer = text.split('"grade_id": "ch08-pool-answer"')[1].split("# %%")[0]
+    assert "whether or not the windows overlap" in answer
+    assert "do not overlap, so nothing is counted twice" not in answer
+    assert "Rubric (2 points)" in answer and "Half a point" in answer

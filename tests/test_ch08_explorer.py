@@ -1,4 +1,4 @@
-"""Drive chapter 8's residual-backflow explorer headless (Agg): artists and numbers vs dlcore."""
+"""Drive chapter 8's error-term explorer headless (Agg): artists and numbers vs dlcore."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -167,3 +167,18 @@ def test_numbers_are_drawn_and_static_parts_render_once():
     e.static.invalidate()
     c.draw()
     assert np.array_equal(frame, np.asarray(c.buffer_rgba()))
+
+
+def test_read_out_shows_only_what_the_panels_show_at_each_step():
+    from dlcore.explorers.ch08 import backprop_explorer
+
+    e = backprop_explorer(step=1)
+    text = " ".join(f"{a} {b}" for a, b in e.summary_rows())
+    assert "δx" not in text and "dW" not in text and "db" not in text     # those panels are blank at step 1
+    assert "Σδa after the pool" in text and "raise step" in text
+    assert "dW[0,0]" in e.numbers                                          # the API still has every number
+    e.update(step=3)
+    text = " ".join(f"{a} {b}" for a, b in e.summary_rows())
+    assert "δx vs full conv" in text and "dW vs corr" in text and "raise step" not in text
+    e.widget
+    assert "max |dx - fullconv" not in e.readout.value.split("</span>")[-1]  # no raw name = value row

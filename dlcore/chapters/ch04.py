@@ -69,7 +69,7 @@ def momentum_forms(surface="ill_conditioned", lr: float = 0.05, momentum: float 
                    start=None) -> tuple[np.ndarray, np.ndarray]:
     """The same momentum run written two ways; returns both trajectories, each (steps + 1, 2).
 
-    Notes' form: v ← α·v − ε·g, w ← w + v (``optim.sgd_momentum_notes_step``); PyTorch's form:
+    Notes' form (their α, ε are our μ, lr): v ← μ·v − lr·g, w ← w + v (``optim.sgd_momentum_notes_step``); PyTorch's form:
     b ← μ·b + g, w ← w − lr·b (``optim.SGD(momentum=μ)``, driven step by step).
     """
     surf = get_surface(surface)
@@ -176,3 +176,77 @@ def student_trajectory(fn, key: str, surf, start, steps: int, params: dict):
     except Exception as exc:  # noqa: BLE001 - any failure is the student's to see, not ours to raise
         return None, f"{type(exc).__name__}: {exc}"[:120]
     return traj, None
+
+
+# ---------------------------------------------------------------------------------------------
+# What a run's loss panel shows, and what a run's read-out says
+
+#: f below this value on a surface unbounded below counts as having escaped its saddle (f = 0 there).
+ESCAPE_BELOW = -1.0
+
+
+def progress(surf, traj) -> tuple[np.ndarray, str]:
+    """The quantity a loss panel plots on a log axis for ``traj`` (steps + 1, 2) on ``surf``.
+
+    On a surface with a minimum: the gap f − f* (floored at 1e-16, so rounding below f* stays on
+    the axis). On a surface unbounded below (the saddle x² − y²): |y|, the distance from the
+    ridge y = 0 along which the run has to escape. Returns ``(values, label)``.
+    """
+    surf = get_surface(surf)
+    x, y = traj[:, 0], traj[:, 1]
+    if surf.minimum is None:
+        return np.abs(y), "|y|"
+    f_star = float(surf.f(*surf.minimum))
+    with np.errstate(invalid="ignore"):
+        return np.maximum(surf.f(x, y) - f_star, 1e-16), "f − f*"
+
+
+def run_outcome(surf, traj) -> dict:
+    """What happened in one run: a dict of numbers for the explorer's read-out.
+
+    ``final_loss``: f at the last finite step. On a surface with a minimum: ``final_gap``
+    (f − f* there) and ``diverged`` (1.0 if the run left |w| ≤ 10⁶, else 0.0). On a surface
+    unbounded below, leaving is the point, not a failure: ``escaped_at`` is the first step with
+    f < −1 (−1.0 if the run has not escaped yet) and there is no ``diverged``.
+    """
+    surf = get_surface(surf)
+    with np.errstate(invalid="ignore", over="ignore"):
+        loss = surf.f(traj[:, 0], traj[:, 1])
+    finite = np.flatnonzero(np.isfinite(loss))
+    reached = int(finite[-1])
+    out = {"final_loss": float(loss[reached])}
+    if surf.minimum is None:
+        with np.errstate(invalid="ignore"):
+            hit = np.flatnonzero(loss < ESCAPE_BELOW)
+        out["escaped_at"] = float(hit[0]) if hit.size else -1.0
+    else:
+        out["final_gap"] = float(loss[reached] - surf.f(*surf.minimum))
+        out["diverged"] = float(reached < len(loss) - 1)
+    return out
+
+
+def mean_noisy_losses(lr: float, seeds: int = 10, *, step_size: int | None = None, gamma: float = 0.3,
+                      epochs: int = 60) -> np.ndarray:
+    """Mean over ``seeds`` seeds (0, 1, …) of :func:`noisy_quadratic_losses`; shape ``(epochs + 1,)``."""
+    return np.mean([noisy_quadratic_losses(lr, epochs, step_size=step_size, gamma=gamma,
+                                           rng=np.random.default_rng(s)) for s in range(seeds)], axis=0)
+
+
+#: The preset where Adagrad is good early and falls behind late: Rosenbrock at a large lr.
+ADAGRAD_PRESET = {"surface": "rosenbrock", "lr": 0.5, "steps": 1000}
+
+
+def gap_table(surface, optimizers, lr: float, checkpoints=(10, 30, 100, 300, 1000), **hyper) -> dict:
+    """f − f* after each checkpoint step, per optimizer, same lr: ``{name: array(len(checkpoints))}``.
+
+    NaN where a run has diverged by then.
+    """
+    surf = get_surface(surface)
+    steps = max(checkpoints)
+    out = {}
+    for name in optimizers:
+        traj = run_optimizer(surf, name, steps=steps, **hyper_for(name, lr, **hyper))
+        with np.errstate(invalid="ignore"):
+            gap = surf.f(traj[:, 0], traj[:, 1]) - surf.f(*surf.minimum)
+        out[name] = gap[list(checkpoints)]
+    return out

@@ -38,7 +38,7 @@ from dlcore.train import fit
 
 __all__ = ["SWEEP_PATH", "RUN_CONFIG", "SWEEP_GRID", "CHAPTER_SETTING", "Curves", "overfitting_data",
            "overfitting_mlp", "init_mlp", "train_mlp", "run_setting", "build_overfitting_sweep",
-           "load_overfitting_sweep", "cached_history", "early_stopping_point", "gap_summary"]
+           "load_overfitting_sweep", "cached_history", "early_stopping_point", "gap_summary", "decay_per_step"]
 
 SWEEP_PATH = Path(__file__).resolve().parent.parent / "data" / "ch06_sweep.npz"
 
@@ -232,3 +232,22 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def decay_per_step(lr: float, weight_decay: float, momentum: float = 0.0, steps: int = 1000) -> float:
+    """The factor by which ``dlcore.optim.SGD`` shrinks a weight per step when its loss gradient is 0.
+
+    Runs ``steps`` steps on w = 1 with zero gradient and returns the per-step factor over the
+    second half (after momentum's buffer has built up): ``1 − lr·λ`` for plain SGD, about
+    ``1 − lr·λ/(1 − μ)`` with momentum μ, since λ·w enters the buffer like any gradient.
+    """
+    from dlcore import optim
+
+    w = np.array([1.0])
+    opt = optim.SGD([w], lr=lr, momentum=momentum, weight_decay=weight_decay)
+    half = None
+    for k in range(steps):
+        opt.step([np.zeros(1)])
+        if k + 1 == steps // 2:
+            half = float(w[0])
+    return float((w[0] / half) ** (1.0 / (steps - steps // 2)))

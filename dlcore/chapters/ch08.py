@@ -1,4 +1,4 @@
-"""Chapter 8 (CNN backprop): the residual δ flowing back through conv → ReLU → pool, from dlcore.
+"""Chapter 8 (CNN backprop): the error term δ flowing back through conv → ReLU → pool, from dlcore.
 
 numpy only; the figures and the explorer are in :mod:`dlcore.explorers.ch08`.
 """

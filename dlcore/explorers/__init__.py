@@ -18,7 +18,7 @@ EXPLORERS: dict[str, tuple[str, str, str]] = {
     "ch05_batch_norm": ("dlcore.explorers.ch05", "batchnorm_explorer", "Activations with and without batch norm"),
     "ch06_overfitting": ("dlcore.explorers.ch06", "overfitting_explorer", "Overfitting and regularisation"),
     "ch07_cnn_layers": ("dlcore.explorers.ch07", "conv_explorer", "Convolution and pooling on a photograph"),
-    "ch08_cnn_backprop": ("dlcore.explorers.ch08", "backprop_explorer", "The residual δ flowing backward"),
+    "ch08_cnn_backprop": ("dlcore.explorers.ch08", "backprop_explorer", "The error term δ flowing backward"),
 }
 
 

@@ -16,6 +16,25 @@ from pathlib import Path
 from dlcore.explorers import EXPLORERS, available
 
 
+CHAPTER_SOURCES = Path(__file__).resolve().parents[2] / "chapters"  # present in a checkout of the course
+
+
+def self_check_cells(chapter: str) -> list[str]:
+    """The code of the chapter's self-check cells (its "Self-checks" section), or [] without sources."""
+    import re
+
+    src = CHAPTER_SOURCES / f"{chapter}.py"
+    if not src.exists():
+        return []
+    text = src.read_text(encoding="utf-8")
+    if "## Self-checks" not in text:
+        return []
+    section = text[text.index("## Self-checks"):]
+    section = section[:section.index("## Glossary")] if "## Glossary" in section else section
+    cells = re.split(r"^# %%.*$", section, flags=re.M)[1:]
+    return [c.strip() for c in cells if "ask(" in c]
+
+
 def write_pages(directory: Path) -> list[Path]:
     """Write ``NN_<chapter>.ipynb`` for every chapter whose explorer exists; return the paths."""
     import nbformat
@@ -33,6 +52,10 @@ def write_pages(directory: Path) -> list[Path]:
             new_code_cell("%matplotlib widget\nfrom dlcore.explorers import get_factory\n"
                           f"get_factory({chapter!r})()"),
         ])
+        checks = self_check_cells(chapter)
+        if checks:  # the chapter's self-checks under its explorer: they answer on the spot here too
+            nb.cells.append(new_markdown_cell("## Self-checks\n\nChoose an answer: the explanation appears at once."))
+            nb.cells += [new_code_cell(c) for c in checks]
         nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
         path = directory / f"{chapter}.ipynb"
         nbformat.write(nb, path)

@@ -32,6 +32,31 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
+def fmt(v: Any, digits: int = 3) -> str:
+    """A number as a person reads it: three significant figures, 1.3·10⁻⁵ rather than 1.3e-05.
+
+    >>> fmt(0.000013456), fmt(-1271413264106.77), fmt(48.0), fmt(0.5), fmt(float("nan"))
+    ('1.35·10⁻⁵', '−1.27·10¹²', '48', '0.5', '—')
+    """
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}".replace(",", "\u2009").replace("-", "−")
+    if not isinstance(v, (float, np.floating)):
+        return html.escape(str(v))
+    v = float(v)
+    if not np.isfinite(v):
+        return "—" if np.isnan(v) else ("∞" if v > 0 else "−∞")
+    if v == int(v) and abs(v) < 1e6:
+        return str(int(v)).replace("-", "−")
+    text = f"{v:.{digits}g}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        sup = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+        text = f"{mant}·10{str(int(exp)).translate(sup)}"
+    return text.replace("-", "−")
+
+
 def _widget_backend() -> bool:
     backend = matplotlib.get_backend().lower()
     return "ipympl" in backend or "widget" in backend
@@ -40,10 +65,14 @@ def _widget_backend() -> bool:
 def new_figure(figsize=(9, 4), **kwargs) -> Figure:
     """A figure on the ipympl canvas when ``%matplotlib widget`` is active, else on Agg."""
     if _widget_backend():
-        import matplotlib.pyplot as plt
+        # An ipympl canvas and manager made by hand, not through pyplot: pyplot would keep every
+        # figure ever made, so re-running a notebook's cells would pile them up (and warn "More
+        # than 20 figures have been opened"). Unregistered, a figure goes when its widget goes.
+        from ipympl.backend_nbagg import Canvas, FigureManager
 
-        with plt.ioff():
-            fig = plt.figure(figsize=figsize, **kwargs)
+        fig = Figure(figsize=figsize, **kwargs)
+        canvas = Canvas(fig)
+        FigureManager(canvas, 0)
         fig.canvas.header_visible = False
         fig.canvas.footer_visible = False
         fig.canvas.toolbar_visible = False
@@ -126,16 +155,38 @@ class Explorer:
         if self._widget is not None:
             self.readout.value = self._readout_html()
 
+    #: name in :attr:`numbers` -> (label a person reads, unit or ""); subclasses fill it.
+    readout_labels: dict[str, tuple[str, str]] = {}
+
+    def summary_rows(self) -> list[tuple[str, str]]:
+        """The read-out as (label, value text) rows; HTML allowed in both.
+
+        The default labels each number from :attr:`readout_labels` (falling back to its name) and
+        writes it with three significant figures; an explorer overrides this to say what the
+        numbers mean (``escaped at step 19``) rather than list them.
+        """
+        rows = []
+        for k, v in self.numbers.items():
+            label, unit = self.readout_labels.get(k, (html.escape(k.replace("_", " ")), ""))
+            rows.append((label, f"{fmt(v)}{(' ' + unit) if unit else ''}"))
+        return rows
+
     def _readout_html(self) -> str:
-        cells = "".join(
+        # The numbers themselves ride along, hidden, for the browser tests; people read the rows.
+        data = "".join(
             f"<span class='dl-num' data-name='{html.escape(k, quote=True)}' "
-            f"data-value='{html.escape(repr(v), quote=True)}' "
-            f"style='margin-right:1.2em'><b>{html.escape(k)}</b> = {self._format(v)}</span>"
+            f"data-value='{html.escape(repr(v), quote=True)}' hidden></span>"
             for k, v in self.numbers.items()
+        )
+        rows = "".join(
+            f"<div class='dl-row' style='display:flex;gap:0.8em;line-height:1.45'>"
+            f"<span class='dl-label' style='min-width:11em;color:#444'>{label}</span>"
+            f"<span class='dl-value'>{value}</span></div>"
+            for label, value in self.summary_rows()
         )
         params = html.escape(json.dumps(self.json_params(), sort_keys=True), quote=True)
         return (f"<div class='{self.readout_class}-body' data-params=\"{params}\" "
-                f"style='font-family:monospace'>{cells}</div>")
+                f"style='font-size:13px;padding:0.3em 0.5em;border-left:3px solid #ccc'>{data}{rows}</div>")
 
     def json_params(self) -> dict[str, Any]:
         """The parameters that can be written as JSON (browser tests rebuild the explorer from them)."""
@@ -152,9 +203,7 @@ class Explorer:
 
     @staticmethod
     def _format(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        return html.escape(str(v))
+        return fmt(v)
 
     def _sync_controls(self, changes: dict[str, Any]) -> None:
         if not self.controls:
@@ -184,6 +233,11 @@ class Explorer:
             self.controls = self.make_controls()
             for name, w in self.controls.items():
                 w.observe(self._on_control(name), names="value")
+                # A label takes the width it needs: ipywidgets' default fixed width cuts
+                # "temperature T" to "temperat…". (An explorer may still set its own width.)
+                style = getattr(w, "style", None)
+                if style is not None and hasattr(style, "description_width") and not style.description_width:
+                    style.description_width = "initial"
             self.readout = widgets.HTML(self._readout_html())
             self.readout.add_class(self.readout_class)
             if _widget_backend():

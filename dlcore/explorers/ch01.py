@@ -20,7 +20,7 @@ from dlcore.activations import sigmoid
 from dlcore.chapters._shared import format_table  # noqa: F401 - re-exported for the chapter's tables
 from dlcore.chapters.ch01 import (  # noqa: F401 - the chapter's numbers, re-exported for its notebook
     NeuronData, loss_grids, neuron_data, neuron_loss_and_grads, sigmoid_output_table, train_neuron)
-from dlcore.explorers.base import Explorer
+from dlcore.explorers.base import Explorer, fmt
 from dlcore.explorers.fastdraw import StaticLayer
 
 __all__ = ["sigmoid_output_table", "format_table", "plot_losses_vs_z", "neuron_data",
@@ -77,7 +77,9 @@ def plot_training(w0: float = -4.0, b0: float = 2.0, lr: float = 1.0, steps: int
     W, B, _, bce = loss_grids(d.x, d.y, _RANGE, _RANGE, n=61)
     fig = _static_figure((9.5, 3.6))
     ax1, ax2 = fig.subplots(1, 2)
-    ax1.contour(W, B, bce, levels=np.quantile(bce, np.linspace(0.02, 0.98, 12)), colors="0.7", linewidths=0.6)
+    cs = ax1.contour(W, B, bce, levels=np.quantile(bce, np.linspace(0.02, 0.98, 12)), colors="0.7", linewidths=0.6)
+    ax1.clabel(cs, cs.levels[::2], fontsize=6, fmt=lambda v: f"{v:.2g}")
+    ax1.plot([], [], color="0.7", lw=0.6, label="contours: cross-entropy loss")
     colors = {"mse": "tab:blue", "bce": "tab:red"}
     names = {"mse": "MSE", "bce": "cross-entropy"}
     for k, tr in runs.items():
@@ -96,6 +98,17 @@ def plot_training(w0: float = -4.0, b0: float = 2.0, lr: float = 1.0, steps: int
 # The explorer
 # ---------------------------------------------------------------------------------------------
 _RANGE = (-6.0, 6.0)
+#: A step shorter than this (in w, b units; the marker ring is about 0.4 wide) is also drawn magnified.
+MIN_VISIBLE_STEP = 1.0
+
+
+def _nice_factor(x: float) -> float:
+    """The smallest of 2, 5, 10, 20, 50, … that is at least ``x``."""
+    exp = int(np.floor(np.log10(x)))
+    for m in (1, 2, 5, 10):
+        if m * 10.0 ** exp >= x:
+            return m * 10.0 ** exp
+    return 10.0 ** (exp + 1)
 
 
 class LossSurfaceExplorer(Explorer):
@@ -127,6 +140,7 @@ class LossSurfaceExplorer(Explorer):
         self.ax_c = [fig.add_subplot(gs[0, i]) for i in range(2)]
         self.ax_s = [fig.add_subplot(gs[1, i], projection="3d") for i in range(2)]
         self.points, self.arrows, self.points3d, self.labels = [], [], [], []
+        self.magnified, self.mag_labels = [], []
         for i, (name, L) in enumerate((("MSE", self.MSE), ("cross-entropy", self.BCE))):
             ax = self.ax_c[i]
             # An image plus a few contour lines renders several times faster than filled contours.
@@ -135,9 +149,18 @@ class LossSurfaceExplorer(Explorer):
             ax.contour(self.W, self.B, L, levels=np.quantile(L, np.linspace(0.02, 0.98, 12)),
                        colors="k", linewidths=0.4, alpha=0.6)
             ax.set(xlabel="w", ylabel="b", title=f"{name} over (w, b)", xlim=_RANGE, ylim=_RANGE)
-            (pt,) = ax.plot([0.0], [0.0], "o", color="white", mec="k", ms=7, zorder=5)
+            # A ring, not a disc, and under the arrow: a short step stays visible inside it.
+            (pt,) = ax.plot([0.0], [0.0], "o", mfc="none", mec="white", mew=1.5, ms=8, zorder=5)
             q = ax.quiver([0.0], [0.0], [0.0], [0.0], angles="xy", scale_units="xy", scale=1.0,
                           color="tab:red", width=0.012, zorder=6)
+            # A step shorter than the ring is also drawn magnified (dashed outline, labelled ×N),
+            # so its direction shows; the red arrow itself stays to scale.
+            qm = ax.quiver([0.0], [0.0], [0.0], [0.0], angles="xy", scale_units="xy", scale=1.0,
+                           facecolor=(0.84, 0.15, 0.16, 0.45), edgecolor="k", linewidth=0.8,
+                           linestyle="--", width=0.012, zorder=6)
+            self.magnified.append(qm)
+            self.mag_labels.append(ax.text(0.0, 0.0, "", fontsize=8, color="k", zorder=7, ha="left",
+                                           va="bottom", bbox=dict(fc="white", ec="none", alpha=0.75, pad=1)))
             self.labels.append(ax.text(0.02, 0.97, "", transform=ax.transAxes, va="top", fontsize=8,
                                        color="white", family="monospace"))
             self.points.append(pt)
@@ -153,7 +176,8 @@ class LossSurfaceExplorer(Explorer):
         # The images, contours, surfaces, ticks and titles never change: they are rendered once
         # and pasted back, so an update only draws the point, arrow, label and 3-D marker.
         self.static = StaticLayer(fig, self.ax_c + self.ax_s,
-                                  dynamic=self.points + self.arrows + self.labels + self.points3d)
+                                  dynamic=self.points + self.arrows + self.magnified + self.mag_labels
+                                  + self.labels + self.points3d)
 
     def compute(self, params: dict[str, Any]) -> dict[str, Any]:
         w, b, lr = float(params["w"]), float(params["b"]), float(params["lr"])
@@ -176,11 +200,40 @@ class LossSurfaceExplorer(Explorer):
             self.arrows[i].set_offsets([[w, b]])
             # The arrow is one gradient-descent step, −lr·∇L, drawn to scale in (w, b).
             self.arrows[i].set_UVC([-lr * gw], [-lr * gb])
-            self.labels[i].set_text(f"L = {state[name]:.4f}\n|∇L| = {np.hypot(gw, gb):.2e}")
+            length = float(np.hypot(lr * gw, lr * gb))
+            if 0 < length < MIN_VISIBLE_STEP:
+                factor = _nice_factor(MIN_VISIBLE_STEP / length)
+                self.magnified[i].set_offsets([[w, b]])
+                self.magnified[i].set_UVC([-lr * gw * factor], [-lr * gb * factor])
+                self.magnified[i].set_visible(True)
+                self.mag_labels[i].set_position((w - lr * gw * factor, b - lr * gb * factor))
+                self.mag_labels[i].set_text(f"step ×{factor:g}")
+                self.mag_labels[i].set_visible(True)
+            else:
+                self.magnified[i].set_visible(False)
+                self.mag_labels[i].set_visible(False)
+            self.labels[i].set_text(f"L = {state[name]:.3g}\n|∇L| = {np.hypot(gw, gb):.3g}")
             self.points3d[i].set_data_3d([w], [b], [state[name]])
         numbers = {k: state[k] for k in ("w", "b", "mse", "bce", "dmse_dw", "dmse_db", "dbce_dw", "dbce_db")}
         numbers.update({k: v for k, v in state.items() if k.startswith("student_")})
         self.set_numbers(numbers)
+
+    def summary_rows(self):
+        n = self.numbers
+        rows = [("point", f"w = {fmt(n['w'])}, b = {fmt(n['b'])}"),
+                ("MSE", f"L = {fmt(n['mse'])}, ∇L = ({fmt(n['dmse_dw'])}, {fmt(n['dmse_db'])})"),
+                ("cross-entropy", f"L = {fmt(n['bce'])}, ∇L = ({fmt(n['dbce_dw'])}, {fmt(n['dbce_db'])})")]
+        for key, ref, name in (("student_mse_loss", "mse", "your mse_loss"),
+                               ("student_binary_cross_entropy", "bce", "your binary_cross_entropy")):
+            if key in n:
+                v = n[key]
+                if v != v:  # NaN: the exercise is not solved yet
+                    rows.append((name, "not solved yet"))
+                else:
+                    same = abs(v - n[ref]) <= 1e-9 * max(1.0, abs(n[ref]))
+                    rows.append((name, f"{fmt(v)} — " + ("matches dlcore" if same else
+                                                         f"<span style='color:#b00'>dlcore gives {fmt(n[ref])}</span>")))
+        return rows
 
     def make_controls(self) -> dict[str, Any]:
         import ipywidgets as widgets

@@ -9,6 +9,8 @@ its gradient ``p − y`` with respect to the (tempered) logits.
 """
 from __future__ import annotations
 
+import html
+
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,7 @@ from matplotlib.figure import Figure
 from dlcore.chapters._shared import format_table  # noqa: F401 - re-exported for the chapter's tables
 from dlcore.chapters.ch02 import (  # noqa: F401 - the chapter's numbers, re-exported for its notebook
     gradient_three_ways, overflow_table, pairing_table)
-from dlcore.explorers.base import Explorer
+from dlcore.explorers.base import Explorer, fmt
 from dlcore.explorers.fastdraw import StaticLayer
 from dlcore.losses import cross_entropy, cross_entropy_grad
 from dlcore.softmax import softmax
@@ -142,7 +144,18 @@ class SoftmaxExplorer(Explorer):
         numbers.update({f"p{k}": float(state["p"][k]) for k in range(c)})
         numbers.update({f"grad{k}": float(state["grad"][k]) for k in range(c)})
         numbers["sum_p"] = float(state["p"].sum())
+        vec = lambda a: "(" + ", ".join(fmt(float(v)) for v in a) + ")"  # noqa: E731
+        self.summary = [
+            ("true class y", f"{y}"),
+            ("loss L = −log p_y", fmt(state["loss"])),
+            ("temperature T", fmt(state["T"])),
+            ("probabilities p = softmax(z/T)", f"{vec(state['p'][:c])}, sum {fmt(numbers['sum_p'])}"),
+            ("gradient ∂L/∂(z/T) = p − y", vec(state["grad"][:c])),
+        ]
         self.set_numbers(numbers)
+
+    def summary_rows(self):
+        return getattr(self, "summary", [])
 
     def make_controls(self) -> dict[str, Any]:
         import ipywidgets as widgets

@@ -10,6 +10,8 @@ draws the gradient norm of each layer's weights on a log scale.
 """
 from __future__ import annotations
 
+import html
+
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,7 @@ from dlcore.activations import relu, relu_grad, sigmoid, sigmoid_grad
 from dlcore.chapters.ch03 import (  # noqa: F401 - the chapter's numbers, re-exported for its notebook
     MAX_DEPTH, chain_input_gradient, deep_relu_sparsity, layer_gradient_norms, relu_sparsity,
     sigmoid_chain, sigmoid_chain_reference, student_means, time_activations)
-from dlcore.explorers.base import Explorer
+from dlcore.explorers.base import Explorer, fmt
 from dlcore.explorers.fastdraw import StaticLayer
 
 
@@ -188,13 +190,30 @@ class VanishingGradientExplorer(Explorer):
             numbers["student_failed"] = 1.0
         self.student_note.set_text(f"your derivative: {error}" if error else "")
         self.student_note.set_visible(error is not None)
+        ratio = numbers["ratio_first_to_last"]
+        self.summary = [
+            ("‖∂L/∂W₁‖ (layer 1, nearest the input)", fmt(first)),
+            (f"‖∂L/∂W_{depth}‖ (last layer)", fmt(last)),
+            ("layer 1 / last layer", f"{fmt(ratio)}" + (" — the gradient vanishes on the way down" if ratio < 1e-2
+                                                     else " — it explodes on the way down" if ratio > 1e2 else "")),
+            ("mean f′(z) over the layers", fmt(numbers["mean_act_grad"])),
+        ]
+        if "student_max_diff" in numbers:
+            d = numbers["student_max_diff"]
+            self.summary.append(("your derivative", ("matches dlcore" if d < 1e-9 else "differs from dlcore")
+                                 + f": largest difference {fmt(d)}"))
+        elif error is not None:
+            self.summary.append(("your derivative", html.escape(error)))
         self.set_numbers(numbers)
+
+    def summary_rows(self):
+        return getattr(self, "summary", [])
 
     def make_controls(self) -> dict[str, Any]:
         import ipywidgets as W
 
         p = self.params
-        style = {"description_width": "8em"}
+        style = {"description_width": "initial"}
         c = {
             "depth": W.IntSlider(value=p["depth"], min=1, max=MAX_DEPTH, description="depth",
                                  continuous_update=True, style=style),

@@ -10,19 +10,20 @@ trajectory with :func:`dlcore.surfaces.run_optimizer` whenever a control moves.
 """
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import matplotlib.colors
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, SymmetricalLogLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from dlcore import optim
 from dlcore.chapters.ch04 import (  # noqa: F401 - the chapter's numbers, re-exported for its notebook
-    STUDENT_HYPER, SURFACE_LR, adam_first_steps, distance_history, escape_step, hyper_for,
-    momentum_forms, noisy_quadratic_losses, optimizer_state_history, run_name, steps_to_tolerance,
-    student_trajectory)
-from dlcore.explorers.base import Explorer
+    ADAGRAD_PRESET, ESCAPE_BELOW, STUDENT_HYPER, SURFACE_LR, adam_first_steps, distance_history, escape_step,
+    gap_table, hyper_for, mean_noisy_losses, momentum_forms, noisy_quadratic_losses, optimizer_state_history,
+    progress, run_name, run_outcome, steps_to_tolerance, student_trajectory)
+from dlcore.explorers.base import Explorer, fmt
 from dlcore.explorers.fastdraw import StaticLayer
 from dlcore.surfaces import Quadratic, get_surface, run_optimizer
 
@@ -67,40 +68,55 @@ def plot_step_sizes(curvature: float = 4.0, factors=(0.05, 0.4, 0.95, 1.05), ste
     return fig
 
 
-def plot_step_decay(lr: float = 0.5, step_size: int = 15, gamma: float = 0.3, epochs: int = 60,
-                    seed: int = 0) -> Figure:
-    """Constant lr against StepLR on a noisy quadratic: the decayed run settles far lower."""
+def plot_step_decay(lrs=(0.5, 0.15, 0.045), step_size: int = 15, gamma: float = 0.3, epochs: int = 60,
+                    seeds: int = 10) -> Figure:
+    """Three constant lrs against StepLR from the largest, each the mean of ``seeds`` noisy runs.
+
+    Left: the learning rate per epoch; right: the mean loss at each epoch's end (log scale). The
+    decayed run starts as fast as the largest lr and ends below the smallest one's floor.
+    """
     fig = _static_figure((9, 3.2))
     ax_lr, ax_loss = fig.subplots(1, 2)
-    for label, ss in (("constant lr", None), (f"StepLR(step_size={step_size}, γ={gamma:g})", step_size)):
-        losses = noisy_quadratic_losses(lr, epochs, step_size=ss, gamma=gamma,
-                                        rng=np.random.default_rng(seed))
-        lrs = [lr * (gamma ** (e // ss) if ss else 1.0) for e in range(epochs + 1)]
-        ax_lr.step(range(epochs + 1), lrs, where="post", label=label)
-        ax_loss.semilogy(losses, label=label)
-    ax_lr.set(xlabel="epoch", ylabel="lr", title="learning rate")
-    ax_loss.set(xlabel="epoch", ylabel="loss at epoch end", title="noisy quadratic")
+    runs = [(f"constant lr = {lr:g}", lr, None) for lr in lrs]
+    runs.append((f"StepLR from {lrs[0]:g} (step_size={step_size}, γ={gamma:g})", lrs[0], step_size))
+    for label, lr, ss in runs:
+        losses = mean_noisy_losses(lr, seeds, step_size=ss, gamma=gamma, epochs=epochs)
+        schedule = [lr * (gamma ** (e // ss) if ss else 1.0) for e in range(epochs + 1)]
+        style = {"color": "k", "lw": 2} if ss else {}
+        ax_lr.step(range(epochs + 1), schedule, where="post", label=label, **style)
+        ax_loss.semilogy(losses, label=label, **style)
+    ax_lr.set(xlabel="epoch", ylabel="lr", title="learning rate", yscale="log")
+    ax_loss.set(xlabel="epoch", ylabel=f"loss at epoch end (mean of {seeds} seeds)", title="noisy quadratic")
     ax_loss.legend(fontsize=7)
     return fig
 
 
 def plot_trajectories(surface, runs: dict, steps: int, start=None) -> Figure:
-    """Trajectories of several optimizers over one surface's contours (left) and their loss (right).
+    """Trajectories of several optimizers over one surface's contours (left) and their progress (right).
 
-    ``runs`` maps a label to ``(optimizer_name, hyper)`` as passed to ``run_optimizer``.
+    ``runs`` maps a label to ``(optimizer_name, hyper)`` as passed to ``run_optimizer``. The right
+    panel is :func:`dlcore.chapters.ch04.progress` on a log axis: f − f* on a surface with a
+    minimum, |y| on the saddle (which has none), so a run's approach or escape is a straight-ish
+    line, not a cliff where f crosses 0.
     """
     surf = get_surface(surface)
     fig = _static_figure((9, 3.6))
     ax_c, ax_l = fig.subplots(1, 2)
     X, Y, Z = surf.grid(121)
-    ax_c.contour(X, Y, Z, levels=_levels(surf, Z), colors="0.6", linewidths=0.6)
+    cs = ax_c.contour(X, Y, Z, levels=_levels(surf, Z), colors="0.6", linewidths=0.6)
+    ax_c.clabel(cs, cs.levels[::3], fontsize=6, fmt=_short)
+    ylabel = "f − f*"
     for label, (name, hyper) in runs.items():
         traj = run_optimizer(surf, name, start=start, steps=steps, **hyper)
         line, = ax_c.plot(traj[:, 0], traj[:, 1], ".-", ms=2, lw=1, label=label)
-        ax_l.plot(surf.f(traj[:, 0], traj[:, 1]), color=line.get_color(), label=label)
-    ax_c.set(xlim=surf.xlim, ylim=surf.ylim, xlabel="x", ylabel="y", title=f"{surf.name}: {surf.formula}")
-    ax_l.set(xlabel="step", ylabel="f", title="loss against step")
-    ax_l.set_yscale("symlog", linthresh=1e-3)
+        values, ylabel = progress(surf, traj)
+        ax_l.semilogy(values, color=line.get_color(), label=label)
+    if surf.minimum is not None:
+        ax_c.plot(*surf.minimum, "k*", ms=9, label="minimum")
+    ax_c.set(xlim=surf.xlim, ylim=surf.ylim, xlabel="x", ylabel="y",
+             title=f"{surf.name}: {surf.formula}, contours of f")
+    ax_l.set(xlabel="step", ylabel=ylabel + " (log)",
+             title="distance from the ridge" if surf.minimum is None else "gap to the minimum")
     ax_l.legend(fontsize=7)
     return fig
 
@@ -121,8 +137,12 @@ def plot_accumulators(surface="ill_conditioned", lr: float = 0.1, steps: int = 2
     return fig
 
 
-def _short(v, _pos) -> str:
+def _short(v, _pos=None) -> str:
     return f"{v:.3g}"
+
+
+def _pow10(v, _pos=None) -> str:
+    return f"1e{int(round(np.log10(v)))}" if v > 0 else ""
 
 
 def _levels(surf, Z) -> np.ndarray:
@@ -209,14 +229,17 @@ class OptimizerExplorer(Explorer):
         self.start_marker, = self.ax_c.plot([], [], "ko", ms=5, zorder=5)
         self.min_marker, = self.ax_c.plot([], [], "k*", ms=9, zorder=5)
         self.ax_c.set(xlabel="x", ylabel="y")
-        self.ax_l.set(xlabel="step", ylabel="f(x, y)", title="loss against step")
-        self.ax_l.set_yscale("symlog", linthresh=1e-3)
+        self.ax_l.set_xlabel("step")
+        self.ax_l.set_yscale("log")
+        # Where each run escaped the saddle (f < −1), marked on its |y| curve.
+        self.escape_marks = {key: self.ax_l.plot([], [], "o", ms=5, mfc="none", color=colour)[0]
+                             for _, key, colour in OPTIMIZER_STYLE}
         # Tick labels are most of a redraw's cost: keep them few. The legend lives in the
         # controls (each optimizer's checkbox is written in its line's colour) for the same reason.
-        symlog = SymmetricalLogLocator(linthresh=1e-3, base=10)
-        symlog.set_params(numticks=6)
-        self.ax_l.yaxis.set_major_locator(symlog)
-        self.ax_l.yaxis.set_major_formatter(FuncFormatter(_short))
+        self.ax_l.yaxis.set_major_locator(LogLocator(base=10, numticks=6))
+        self.ax_l.yaxis.set_minor_locator(LogLocator(base=10, subs=(), numticks=1))
+        self.ax_l.yaxis.set_major_formatter(FuncFormatter(_pow10))
+        self.ax_l.yaxis.set_minor_formatter(NullFormatter())
         for axis in (self.ax_c.xaxis, self.ax_c.yaxis, self.ax_l.xaxis):
             axis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
         self.ax_c_title = self.ax_c.set_title("")
@@ -248,40 +271,64 @@ class OptimizerExplorer(Explorer):
 
     def draw(self, state: dict) -> None:
         surf = get_surface(state["surface"])
+        steps = int(self.params["steps"])
         for name, cs in self.contours.items():
             cs.set_visible(name == surf.name)
         numbers: dict[str, float] = {}
+        rows: list[tuple[str, str]] = []
         lo, hi = np.inf, -np.inf
-        for label, key, _ in OPTIMIZER_STYLE:
+        ylabel = "f − f*"
+        for label, key, colour in OPTIMIZER_STYLE:
             run = state["runs"].get(key)
             visible = run is not None
             self.paths[key].set_visible(visible)
             self.losses[key].set_visible(visible)
+            self.escape_marks[key].set_visible(visible)
             if not visible:
                 continue
             traj, loss = run
             self.paths[key].set_data(traj[:, 0], traj[:, 1])
-            self.losses[key].set_data(np.arange(len(loss)), loss)
-            finite = loss[np.isfinite(loss)]
+            values, ylabel = progress(surf, traj)
+            k = np.arange(len(values))
+            self.losses[key].set_data(k, values)
+            finite = values[np.isfinite(values)]
             lo, hi = min(lo, finite.min()), max(hi, finite.max())
-            reached = np.flatnonzero(np.isfinite(loss))[-1]
-            numbers[f"final_loss_{key}"] = float(loss[reached])
-            numbers[f"diverged_{key}"] = float(reached < len(loss) - 1)
+            outcome = run_outcome(surf, traj)
+            numbers.update({f"{name}_{key}": v for name, v in outcome.items()})
+            reached = int(np.flatnonzero(np.isfinite(loss))[-1])
+            escaped = int(outcome.get("escaped_at", -1))
+            self.escape_marks[key].set_data([escaped] if escaped >= 0 else [], [values[escaped]] if escaped >= 0 else [])
+            name = f"<b style='color:{matplotlib.colors.to_hex(colour)}'>{label}</b>"
+            if surf.minimum is None:
+                text = (f"escaped the saddle at step {escaped} (f < {fmt(ESCAPE_BELOW)})" if escaped >= 0
+                        else f"still near the saddle after {steps} steps: |y| = {fmt(values[reached])}")
+                if reached < len(loss) - 1:
+                    text += f"; left the plotted plane at step {reached + 1} (f is unbounded below)"
+            elif outcome["diverged"]:
+                text = f"<span style='color:#b00'>diverged</span> at step {reached + 1} (|w| > 10⁶)"
+            else:
+                text = f"f − f* = {fmt(outcome['final_gap'])} after {steps} steps"
+            rows.append((name, text))
         errors: list[str] = []
         for key, line in self.student_paths.items():
             traj, error = state["student"].get(key, (None, None))
             shown = traj is not None
             line.set_visible(shown)
             self.student_losses[key].set_visible(shown)
+            label = next(lab for lab, k, _ in OPTIMIZER_STYLE if k == key)
             if error is not None:
                 numbers[f"student_failed_{key}"] = 1.0
                 errors.append(f"your {key}: {error}")
+                rows.append((f"your {label}", f"<span style='color:#b00'>fails</span>: {html.escape(error)}"))
             elif shown:
                 line.set_data(traj[:, 0], traj[:, 1])
-                self.student_losses[key].set_data(np.arange(len(traj)), surf.f(traj[:, 0], traj[:, 1]))
+                self.student_losses[key].set_data(np.arange(len(traj)), progress(surf, traj)[0])
                 ref = state["runs"][key][0]
                 both = np.isfinite(ref[:, 0]) & np.isfinite(traj[:, 0])
-                numbers[f"student_max_diff_{key}"] = float(np.abs(traj[both] - ref[both]).max())
+                diff = float(np.abs(traj[both] - ref[both]).max())
+                numbers[f"student_max_diff_{key}"] = diff
+                verdict = "matches dlcore" if diff < 1e-8 else "<span style='color:#b00'>differs from dlcore</span>"
+                rows.append((f"your {label}", f"{verdict}: largest distance {fmt(diff)}"))
         if self.student_paths:
             self.student_note.set_text("\n".join(errors))
             self.student_note.set_visible(bool(errors))
@@ -291,37 +338,42 @@ class OptimizerExplorer(Explorer):
         self.ax_c.set_xlim(surf.xlim)
         self.ax_c.set_ylim(surf.ylim)
         self.ax_c_title.set_text(f"{surf.name}: {surf.formula}")
-        self.ax_l.set_xlim(0, max(1, int(self.params["steps"])))
+        self.ax_l.set_xlim(0, max(1, steps))
+        self.ax_l.set_ylabel(f"{ylabel} (log)")
+        self.ax_l.set_title("distance from the ridge y = 0: escape is up" if m is None else "gap to the minimum: down is better")
         if np.isfinite(lo):
-            # A diverging run would squash every other curve: show at most 100× the start loss.
-            f0 = abs(float(surf.f(*state["start"])))
-            cap = 100 * f0 + 1
-            lo, hi = max(lo, -cap), min(hi, cap)
-            # Multiplicative margins suit the symlog axis; a loss that stays >= 0 starts at 0.
-            bottom = 0.0 if lo >= 0 else 1.5 * lo - 1e-3
-            top = 1.5 * hi + 1e-3 if hi > 0 else 0.5 * hi + 1e-3
-            self.ax_l.set_ylim(bottom, top)
+            # A diverging run would squash every other curve: show at most 10⁶ × the start value.
+            v0 = float(progress(surf, np.array([state["start"]]))[0][0])
+            hi = min(hi, max(v0, 1e-12) * 1e6)
+            lo = max(lo, 1e-16)
+            self.ax_l.set_ylim(lo / 3, max(hi * 3, lo * 10))
+        self.summary = rows
         self.set_numbers(numbers)
+
+    def summary_rows(self) -> list[tuple[str, str]]:
+        return getattr(self, "summary", [])
 
     def make_controls(self) -> dict[str, Any]:
         import ipywidgets as W
 
         p = self.params
-        fl = dict(continuous_update=True, readout_format=".3f", style={"description_width": "7em"})
+        # "initial": each label takes the width it needs, so none is cut off.
+        fl = dict(continuous_update=True, readout_format=".3f", style={"description_width": "initial"})
         c = {
             "surface": W.Dropdown(options=list(self.SURFACES), value=p["surface"], description="surface"),
             "lr": W.FloatLogSlider(value=p["lr"], base=10, min=-4, max=0.5, step=0.05,
                                    description="learning rate", **fl),
             "momentum": W.FloatSlider(value=p["momentum"], min=0.0, max=0.99, step=0.01,
-                                      description="momentum α", **fl),
+                                      description="momentum μ", **fl),
             "beta1": W.FloatSlider(value=p["beta1"], min=0.0, max=0.99, step=0.01,
-                                   description="β1 (Adam)", **fl),
+                                   description="β₁ (Adam)", **fl),
             "beta2": W.FloatSlider(value=p["beta2"], min=0.5, max=0.9999, step=0.0001,
-                                   description="β2 / α_RMS", **{**fl, "readout_format": ".4f"}),
+                                   description="β₂ (Adam) = α (RMSprop)",
+                                   **{**fl, "readout_format": ".4f"}),
             "x0": W.FloatSlider(value=p["x0"], min=-5.0, max=5.0, step=0.01, description="start x", **fl),
             "y0": W.FloatSlider(value=p["y0"], min=-3.0, max=3.0, step=0.01, description="start y", **fl),
             "steps": W.IntSlider(value=p["steps"], min=1, max=1000, step=1, description="steps",
-                                 continuous_update=True, style={"description_width": "7em"}),
+                                 continuous_update=True, style={"description_width": "initial"}),
         }
         for label, key, colour in OPTIMIZER_STYLE:
             hexcolour = matplotlib.colors.to_hex(colour)

@@ -18,7 +18,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 from dlcore.chapters._shared import one_blas_thread
 from dlcore.chapters.ch05 import (  # noqa: F401 - re-exported for the chapter's notebook
     ACTIVATIONS, DeepStackActivations, deep_mlp, deep_stack_activations, digits_split, train_digits_mlp)
-from dlcore.explorers.base import Explorer, new_figure
+from dlcore.explorers.base import Explorer, fmt, new_figure
 from dlcore.explorers.fastdraw import StaticLayer
 
 # Bin ranges chosen so a healthy layer fills most of its row; values outside are clipped into
@@ -161,7 +161,9 @@ class BatchNormExplorer(Explorer):
         self.ax_bn.tick_params(labelleft=False)
         (self.line_plain,) = self.ax_std.plot([], [], "o-", color="C0", label="without BN")
         (self.line_bn,) = self.ax_std.plot([], [], "s-", color="C2", label="with BN")
-        (self.line_student,) = self.ax_std.plot([], [], "x--", color="C3", label="with your BN")
+        # The student's line is in the legend only when there is one (no entry without data).
+        (self.line_student,) = self.ax_std.plot([], [], "x--", color="C3",
+                                                label="with your BN" if self.student_fn is not None else "_nolegend_")
         self.ax_std.set_yscale("log")
         self.ax_std.set_xlabel("layer")
         self.ax_std.set_ylabel("std of activations")
@@ -178,7 +180,10 @@ class BatchNormExplorer(Explorer):
         # y axis (its limits follow the lines), then its legend over them. The std axes' background
         # is transparent so the cached x axis shows through.
         self.ax_std.patch.set_visible(False)
+        # The histograms' y axes follow the depth (no empty rows), so they are drawn every frame
+        # instead of forcing the cached picture to be rendered again for each depth.
         self.static = StaticLayer(self.fig, (self.ax_plain, self.ax_bn), live=[self.ax_std],
+                                  live_axis=[self.ax_plain.yaxis, self.ax_bn.yaxis],
                                   dynamic=[*self.bars.values(), *self.layer_labels["plain"],
                                            *self.layer_labels["bn"], self.ax_std.get_legend()],
                                   artists=[self.ax_std.xaxis],
@@ -232,6 +237,13 @@ class BatchNormExplorer(Explorer):
         if state["activation"] != self._act_drawn:
             self._set_bins(state["activation"])
         depth = state["depth"]
+        if depth != getattr(self, "_depth_drawn", None):
+            # Only the rows that exist: no empty "layer 8–10" rows below a depth-7 stack.
+            for ax in (self.ax_plain, self.ax_bn):
+                ax.set_ylim(-depth + 0.9, 1.05)
+            self.ax_plain.set_yticks([-l + 0.4 for l in range(depth)])
+            self.ax_plain.set_yticklabels([f"layer {l + 1}" for l in range(depth)], fontsize=8)
+            self._depth_drawn = depth
         left, right = self._edges[:-1], self._edges[1:]
         for key in ("plain", "bn"):
             stds = state["std_" + key]
@@ -264,7 +276,18 @@ class BatchNormExplorer(Explorer):
             numbers[f"std_plain_L{l + 1}"] = float(state["std_plain"][l])
         for l in range(depth):
             numbers[f"std_bn_L{l + 1}"] = float(state["std_bn"][l])
+        rows = [("std of activations per layer", "without BN → with BN")]
+        for l in range(depth):
+            rows.append((f"layer {l + 1}", f"{fmt(state['std_plain'][l])} → {fmt(state['std_bn'][l])}"))
+        if state["std_student"] is not None:
+            diff = float(np.max(np.abs(np.asarray(state["std_student"]) - state["std_bn"])))
+            rows.append(("your batch norm", ("matches dlcore" if diff < 1e-9 else "differs from dlcore")
+                         + f": largest std difference {fmt(diff)}"))
+        self.summary = rows
         self.set_numbers(numbers)
+
+    def summary_rows(self):
+        return getattr(self, "summary", [])
 
     def make_controls(self) -> dict[str, Any]:
         import ipywidgets as widgets

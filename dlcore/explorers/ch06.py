@@ -13,10 +13,10 @@ from matplotlib.ticker import MaxNLocator
 
 from dlcore.chapters._shared import one_blas_thread  # noqa: F401 - re-exported
 from dlcore.chapters.ch06 import (  # noqa: F401 - re-exported for the chapter's notebook
-    CHAPTER_SETTING, RUN_CONFIG, SWEEP_GRID, SWEEP_PATH, Curves, build_overfitting_sweep, cached_history,
+    CHAPTER_SETTING, RUN_CONFIG, decay_per_step, SWEEP_GRID, SWEEP_PATH, Curves, build_overfitting_sweep, cached_history,
     early_stopping_point, gap_summary, init_mlp, load_overfitting_sweep, overfitting_data, overfitting_mlp,
     run_setting, train_mlp)
-from dlcore.explorers.base import Explorer, new_figure
+from dlcore.explorers.base import Explorer, fmt, new_figure
 from dlcore.explorers.fastdraw import StaticLayer
 
 # --------------------------------------------------------------------------- static plots
@@ -57,12 +57,15 @@ def plot_weight_histograms(weights: dict, bins=60, lim=None):
     fig = new_figure(figsize=(6, 3.2))
     ax = fig.add_subplot(1, 1, 1)
     allw = np.concatenate([np.ravel(w) for w in weights.values()])
-    lim = lim or float(np.percentile(np.abs(allw), 99.5))
+    # The full range, no clipping: clipped tails would pile up in the end bins as false spikes.
+    lim = lim or float(np.abs(allw).max())
     edges = np.linspace(-lim, lim, bins + 1)
     for label, w in weights.items():
-        ax.hist(np.clip(np.ravel(w), -lim, lim), bins=edges, histtype="step", lw=1.5, density=True, label=label)
-    ax.set_xlabel("weight value")
-    ax.set_ylabel("density")
+        ax.hist(np.ravel(w), bins=edges, histtype="step", lw=1.5, density=True, label=label)
+    ax.set_xlim(-lim, lim)
+    ax.set_yscale("log")  # the tails, where decay acts most, are visible next to the peak
+    ax.set_xlabel("weight value (every weight, full range)")
+    ax.set_ylabel("density (log)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -108,7 +111,8 @@ class OverfittingExplorer(Explorer):
         x = np.arange(1, epochs + 1)
         (self.l_train,) = self.ax.plot(x, np.zeros(epochs), color="C0", label="training loss")
         (self.l_val,) = self.ax.plot(x, np.zeros(epochs), color="C1", label="validation loss")
-        (self.l_live_train,) = self.ax.plot([], [], ls="none", marker=".", ms=3, color="C0", label="recomputed live")
+        # Labelled (and so in the legend) only once a live run exists: no legend entry without data.
+        (self.l_live_train,) = self.ax.plot([], [], ls="none", marker=".", ms=3, color="C0", label="_nolegend_")
         (self.l_live_val,) = self.ax.plot([], [], ls="none", marker=".", ms=3, color="C1")
         self.v_best = self.ax.axvline(1, color="C3", ls="--", lw=1.2, label="kept epoch (best)")
         self.v_stop = self.ax.axvline(1, color="0.4", ls=":", lw=1.2, label="training stops")
@@ -173,6 +177,19 @@ class OverfittingExplorer(Explorer):
                           "gap_no_regularisation": state["base_gap"],
                           "train_acc": s["train_acc"], "val_acc": s["val_acc"]})
 
+    def summary_rows(self):
+        n = self.numbers
+        es = bool(self.params["early_stopping"])
+        rows = [("kept epoch", f"{n['best_epoch']} (lowest validation loss"
+                 + (f"; early stopping ends training at epoch {n['stop_epoch']})" if es else ", no early stopping)")),
+                ("loss at the kept epoch", f"training {fmt(n['train_loss'])}, validation {fmt(n['val_loss'])}"),
+                ("gap (validation − training)", f"{fmt(n['gap'])}, against {fmt(n['gap_no_regularisation'])} "
+                                                 "with no regularisation at this size"),
+                ("accuracy", f"training {100 * n['train_acc']:.1f} %, validation {100 * n['val_acc']:.1f} %")]
+        if "live_max_abs_diff" in n:
+            rows.append(("recomputed live", f"largest difference from the stored curves {fmt(n['live_max_abs_diff'])}"))
+        return rows
+
     def recompute_live(self) -> float:
         """Train the current setting now (a few seconds), overlay it, and return max |live − cached|."""
         p = self.params
@@ -185,6 +202,11 @@ class OverfittingExplorer(Explorer):
         self.l_live_train.set_data(x, live.train_loss)
         self.l_live_val.set_data(x, live.val_loss)
         self.set_numbers({**self.numbers, "live_max_abs_diff": diff})
+        if self.l_live_train.get_label() == "_nolegend_":
+            self.l_live_train.set_label("recomputed live (dots)")
+            old = self.ax.get_legend()
+            self.static.dynamic.remove(old)
+            self.static.add_dynamic(self.ax.legend(fontsize=7, loc="upper right"))
         self.fig.canvas.draw_idle()
         if self._widget is not None:
             self._render_static()
@@ -209,7 +231,8 @@ class OverfittingExplorer(Explorer):
         for name, w in c.items():
             w.add_class(f"dl-ctl-{name}")
         # A button has no value: it sits with the controls but acts through on_click.
-        button = widgets.Button(description="recompute this setting live")
+        # width "auto": the default button width (148 px) cuts its label
+        button = widgets.Button(description="recompute this setting live", layout=widgets.Layout(width="auto"))
         button.add_class("dl-ctl-recompute")
         button.on_click(lambda _b: self.recompute_live())
         c["recompute"] = button

@@ -10,15 +10,18 @@ All numbers come from :mod:`dlcore.conv` and :mod:`dlcore.pooling`.
 """
 from __future__ import annotations
 
+import html
+
 from typing import Any
 
 import numpy as np
 from matplotlib.patches import Rectangle
 
 from dlcore.chapters.ch07 import (  # noqa: F401 - the chapter's numbers, re-exported for its notebook
+    pooling_comparison, small_cnn,
     CHANNELS, DEFAULT_CUSTOM, KERNEL_CHOICES, MAX_KERNELS, kernel_bank, load_input,
     parse_custom_kernel, random_kernels)
-from dlcore.explorers.base import Explorer, new_figure
+from dlcore.explorers.base import Explorer, fmt, new_figure
 from dlcore.explorers.fastdraw import StaticLayer
 
 
@@ -163,6 +166,27 @@ def show_predictions(images: np.ndarray, probs: np.ndarray, labels: np.ndarray):
     ax_p.set_xticks(range(n), [f"digit {i}" for i in range(n)], fontsize=7)
     ax_p.set_yticks(range(classes), [f"p(class {k})" for k in range(classes)], fontsize=7)
     ax_p.set_title("softmax probabilities (each column sums to 1; red box = true class)", fontsize=9)
+    return fig
+
+
+def plot_pooling_comparison(result: dict):
+    """Max against average pooling (from :func:`dlcore.chapters.ch07.pooling_comparison`): the
+    validation accuracy per epoch of every seed (left) and each seed's test accuracy (right)."""
+    fig = new_figure(figsize=(8.5, 3.0))
+    ax_v, ax_t = fig.subplots(1, 2)
+    for k, (pool, colour) in enumerate((("max", "tab:blue"), ("avg", "tab:orange"))):
+        r = result[pool]
+        epochs = np.arange(1, r["val_acc"].shape[1] + 1)
+        for i, row in enumerate(r["val_acc"]):
+            ax_v.plot(epochs, row, color=colour, lw=1, alpha=0.8, label=f"{pool} pooling" if i == 0 else None)
+        seeds = np.arange(len(r["test_acc"]))
+        ax_t.plot(seeds + (k - 0.5) * 0.15, r["test_acc"], "o", color=colour,
+                  label=f"{pool} pooling: mean {r['test_acc'].mean():.3f}")
+    ax_v.set(xlabel="epoch", ylabel="validation accuracy", title="same network, same seeds")
+    ax_t.set(xlabel="seed", ylabel="test accuracy", title="test accuracy per seed", xticks=seeds)
+    ax_v.legend(fontsize=8)
+    ax_t.legend(fontsize=8)
+    fig.tight_layout()
     return fig
 
 
@@ -361,6 +385,17 @@ class ConvExplorer(Explorer):
         if s["note"]:
             lines.append("! " + s["note"][:40])
         self.txt_shapes.set_text("\n".join(lines))
+        self.summary = [
+            ("output channels", f"F = {F} (one per kernel)"),
+            ("conv output H × W", f"{z.shape[2]} × {z.shape[3]} = ⌊({H} + 2·{P} − {K})/{S}⌋ + 1"),
+            ("after pooling", f"{p.shape[2]} × {p.shape[3]} ({self.params['pool']} pool, k = {self.params['pool_size']})"),
+            ("parameters", f"conv {w.size + F} ({w.size} weights + {F} biases), pool 0"),
+            ("set to 0 by ReLU", f"{100 * float((a == 0).mean()):.1f} % of the conv outputs"),
+        ]
+        if s["note"]:
+            self.summary.append(("custom kernel", f"<span style='color:#b00'>{html.escape(s['note'])}</span>"))
+        for k, v in s["student"].items():
+            self.summary.append((html.escape(str(k)), fmt(v)))
         self.set_numbers({
             "output channels": F,
             "conv H_out": int(z.shape[2]), "conv W_out": int(z.shape[3]),
@@ -371,6 +406,9 @@ class ConvExplorer(Explorer):
             **({"custom kernel error": s["note"]} if s["note"] else {}),
             **s["student"],
         })
+
+    def summary_rows(self):
+        return getattr(self, "summary", [])
 
     @staticmethod
     def _set_image(ax, im, arr, clim) -> None:
@@ -396,7 +434,10 @@ class ConvExplorer(Explorer):
             "seed": widgets.IntSlider(value=p["seed"], min=0, max=20, description="random seed",
                                       continuous_update=True),
             "custom": widgets.Textarea(value=p["custom"], description="custom 3×3 per channel",
-                                       continuous_update=False, layout=widgets.Layout(width="300px", height="70px")),
+                                       continuous_update=False,
+                                       # a row of its own: the box never wraps mid-row with the sliders
+                                       layout=widgets.Layout(width="100%", max_width="520px", height="70px",
+                                                             flex="1 0 100%")),
         }
         for name, w in c.items():
             w.add_class(f"dl-ctl-{name}")

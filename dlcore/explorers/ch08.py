@@ -1,16 +1,18 @@
-"""Chapter 8 (CNN backprop): static figures and the residual-backflow explorer.
+"""Chapter 8 (CNN backprop): static figures and the explorer of the error term δ flowing back.
 
 The numbers come from :mod:`dlcore.chapters.ch08` (numpy only); its names are re-exported here
 so the chapter's notebook needs one import. This module draws them.
 
 ``backprop_explorer()`` runs a tiny stack x (1×1×8×8) → conv 3×3 → ReLU → pool 2×2 forward,
-puts a residual δ at the top (one cell, all ones, or random), and walks it back one layer
+puts an error term δ at the top (one cell, all ones, or random), and walks it back one layer
 per step: through the pool (max: to the arg-max switch; average: δ/k² to every cell of the
 window), through ReLU (times f'(z)), and through the conv (full convolution with the kernel
 rotated by 180°), then shows dW (correlation of x with δz) and db (sum of δz). Every map is
 drawn with its numbers. All numbers come from :mod:`dlcore.conv` and :mod:`dlcore.pooling`.
 """
 from __future__ import annotations
+
+import html
 
 import textwrap
 from typing import Any
@@ -25,7 +27,7 @@ from dlcore.explorers.base import Explorer, new_figure
 from dlcore.explorers.fastdraw import StaticLayer, TextGrid
 
 STEPS = (
-    "step 0 — δ at the top: the residual of the pool's output (given).",
+    "step 0 — δ at the top: the error term of the pool's output (given).",
     "step 1 — through the pool: no weights, δ is restored to the input's size "
     "(max → the arg-max switch; avg → δ/k² to each cell).",
     "step 2 — through ReLU: δz = δa ⊙ f'(z); cells with z ≤ 0 (grey veil) pass nothing.",
@@ -102,7 +104,7 @@ _SQUARE = ((-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5))
 class BackpropExplorer(Explorer):
     """δ flowing back through pool → ReLU → conv, one layer per step, numbers in every cell."""
 
-    title = "Residual backflow: δ from the top of conv → ReLU → pool back to the input"
+    title = "The error term δ flowing back: from the top of conv → ReLU → pool back to the input"
     # (row, column) of each panel and the largest map it can hold
     _PANELS = {"x": (0, 0, 8), "w": (0, 1, 3), "z": (0, 2, 8), "a": (0, 3, 8), "p": (0, 4, 4),
                "dx": (1, 0, 8), "wr": (1, 1, 3), "dz": (1, 2, 8), "da": (1, 3, 8), "dp": (1, 4, 4),
@@ -169,7 +171,7 @@ class BackpropExplorer(Explorer):
         self.num_text = ax_num.text(0.0, 0.95, "", va="top", ha="left", fontsize=8, family="monospace",
                                     transform=ax_num.transAxes)
         labels = [fig.text(0.01, 0.975, "forward →", fontsize=9, color="0.3"),
-                  fig.text(0.01, 0.588, "← backward (residual δ), one layer per step", fontsize=9,
+                  fig.text(0.01, 0.588, "← backward (error term δ), one layer per step", fontsize=9,
                            color="tab:red")]
         # Frames, fixed titles and labels are rendered once and pasted back; an update draws the
         # maps, their numbers (one TextGrid pasting cached string bitmaps instead of ~340 Text
@@ -300,7 +302,39 @@ class BackpropExplorer(Explorer):
             f"Σδz = db = {d['db']:.3g}" if step >= 2 else "",
             f"max|δx − fullconv| = {d['max |dx - fullconv(dz, rot180 w)|']:.1e}" if step >= 3 else "",
             f"max|dW − corr(x,δz)| = {d['max |dW - corr(x, dz)|']:.1e}" if step >= 3 else ""]))
+        self.summary = self._summary(d, s["student"], step)
         self.set_numbers({**d, **s["student"]})
+
+    def summary_rows(self) -> list[tuple[str, str]]:
+        return getattr(self, "summary", [])
+
+    @staticmethod
+    def _summary(d: dict[str, float], student: dict[str, Any], step: int) -> list[tuple[str, str]]:
+        """The read-out: only what the panels already show at this step (δx and dW from step 3)."""
+        from dlcore.explorers.base import fmt as f
+
+        rows = [("Σδ at the top (pool output)", f(d["sum delta top"]))]
+        if step >= 1:
+            rows.append(("Σδa after the pool", f"{f(d['sum delta a'])} — the same total, "
+                                                 f"spread over {d['cells receiving delta']} cell{'s' if d['cells receiving delta'] != 1 else ''}"))
+        if step >= 2:
+            rows.append(("Σδz = db after ReLU", f"{f(d['db'])} (cells with z ≤ 0 pass nothing)"))
+        if step >= 3:
+            rows += [("Σδx at the input", f(d["sum delta x"])),
+                     ("δx vs full conv of δz with rot180(w)", f"largest difference {f(d['max |dx - fullconv(dz, rot180 w)|'])}"),
+                     ("dW vs corr(x, δz)", f"largest difference {f(d['max |dW - corr(x, dz)|'])}; "
+                                           f"dW[0,0] = {f(d['dW[0,0]'])}")]
+        else:
+            rows.append(("further down", f"δ has not reached {'ReLU and the conv' if step < 2 else 'the conv'} yet: "
+                                         "raise step"))
+        for label, value in student.items():
+            if isinstance(value, float):
+                verdict = "matches dlcore" if value < 1e-9 else "<span style='color:#b00'>differs from dlcore</span>"
+                rows.append((html.escape(label.split("−")[0].replace("max |", "").strip()),
+                             f"{verdict}: largest difference {f(value)}"))
+            else:
+                rows.append((html.escape(label.split("−")[0].replace("max |", "").strip()), html.escape(str(value))))
+        return rows
 
     def _draw_boxes(self, s: dict[str, Any], step: int) -> None:
         np_ = s["p"].shape[2]
@@ -371,7 +405,7 @@ class BackpropExplorer(Explorer):
 
 
 def backprop_explorer(student_fns: dict | None = None, **params: Any) -> BackpropExplorer:
-    """Walk a residual δ back through conv → ReLU → pool, one layer per ``step`` (0–3).
+    """Walk an error term δ back through conv → ReLU → pool, one layer per ``step`` (0–3).
 
     ``pool`` 'max' or 'avg'; ``pattern`` 'one cell' (at ``row``, ``col``), 'all ones' or
     'random'; ``padding`` 0 or 1 for the conv; ``seed`` picks x and w. ``student_fns`` (optional)

@@ -1,0 +1,92 @@
+"""Every explorer's read-out is for people: labelled rows, formatted numbers, no raw ``name = value``,
+and every control's label sized to its text (the browser test checks the pixels)."""
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+
+from dlcore.explorers import EXPLORERS, get_factory  # noqa: E402
+from dlcore.explorers.base import fmt  # noqa: E402
+
+
+@pytest.mark.parametrize("chapter", list(EXPLORERS))
+def test_read_out_is_labelled_rows_not_raw_name_value_pairs(chapter):
+    e = get_factory(chapter)()
+    e.widget
+    html = e.readout.value
+    assert "dl-row" in html and "dl-label" in html
+    visible = re.sub(r"<span class='dl-num'[^>]*></span>", "", html)
+    assert not re.search(r"\b[a-zA-Z]+_[a-zA-Z_0-9]+ = ", visible), visible[:400]   # no dmse_dw = …
+    assert not re.search(r"\d\.\d{5,}", visible), visible[:400]                      # a few significant figures
+    assert "e-0" not in visible and "e+0" not in visible                             # 1.3·10⁻⁵, not 1.3e-05
+    for name in e.numbers:                                                           # the API keeps every number
+        assert f"data-name='{name}'" in html
+
+
+@pytest.mark.parametrize("chapter", list(EXPLORERS))
+def test_no_control_label_has_a_fixed_width_that_cuts_it(chapter):
+    e = get_factory(chapter)()
+    e.widget
+    for name, w in e.controls.items():
+        style = getattr(w, "style", None)
+        if style is not None and hasattr(style, "description_width"):
+            assert style.description_width == "initial", (chapter, name, w.description)
+
+
+def test_fmt_gives_a_few_significant_figures_and_true_minus_signs():
+    assert fmt(-0.05610781449624657) == "−0.0561"
+    assert fmt(1.856133144415106e-06) == "1.86·10⁻⁶"
+    assert fmt(39) == "39" and fmt(0.5) == "0.5" and fmt(float("nan")) == "—"
+
+
+def test_re_running_every_explorer_leaves_no_pyplot_figures_and_no_warning():
+    """Re-running all cells in one kernel must not pile figures up in pyplot ("More than 20 figures")."""
+    import subprocess
+    import sys
+
+    code = """
+import warnings, matplotlib
+matplotlib.use("module://ipympl.backend_nbagg")
+import matplotlib.pyplot as plt
+from dlcore.explorers import EXPLORERS, get_factory
+from dlcore.explorers import ch06
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for _ in range(3):
+        for ch in EXPLORERS:
+            e = get_factory(ch)()
+            e.widget
+        ch06.plot_histories({"a": ch06.cached_history(ch06.load_overfitting_sweep(), 100, 0.0, 0.0)})
+assert type(e.fig.canvas).__name__ == "Canvas" and e.fig.canvas.manager is not None
+print(len(plt.get_fignums()), sum("figures have been opened" in str(w.message) for w in caught))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-2:] == ["0", "0"]
+
+
+@pytest.mark.parametrize("chapter", list(EXPLORERS))
+def test_buttons_take_the_width_of_their_label(chapter):
+    """ipywidgets' default button is 148 px wide: "recompute this setting live" was cut (browser test)."""
+    e = get_factory(chapter)()
+    e.widget
+    for name, w in e.controls.items():
+        if type(w).__name__ == "Button":
+            assert w.layout.width == "auto", (chapter, name)
+
+
+@pytest.mark.parametrize("chapter", list(EXPLORERS))
+def test_the_read_out_shown_is_the_one_of_the_current_state(chapter):
+    """ch07 once built its rows after rendering them: the page showed the previous setting's rows."""
+    e = get_factory(chapter)()
+    e.widget
+    for name, w in e.controls.items():
+        kind = type(w).__name__
+        if kind in ("IntSlider", "FloatSlider") and name in e.params:
+            value = w.max if e.params[name] != w.max else w.min
+            e.update(**{name: type(e.params[name])(value)})
+            assert e.readout.value == e._readout_html(), (chapter, name)
+            break
