@@ -34,7 +34,7 @@ lab: $(NB_STAMP)
 # One BLAS thread per process: the suite runs kernels side by side on 2 cores, where
 # OpenBLAS's threads fight each other and small matrix products get 10-40x slower.
 test: $(STAMP)
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q --durations=15
 
 # The tier a maintainer runs after every change (about a minute on 2 cores): the library, its
 # doctests, the chapters' claims and the explorers headless; no notebook execution, no class
