@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder.grade import STUDENT_OK
-from autograder.release import REPO, chapters
+from autograder.release import REPO, chapters, write_if_changed
 
 _IGNORED = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store"}
 
@@ -120,16 +120,10 @@ def _store(nb: Path, root: Path, student: str, chapter: str) -> bool:
     stamp = dest.with_name("timestamp.txt")
     if stamp.is_symlink():
         raise ValueError(f"{stamp} is a symbolic link; refusing to write through it")
-    if dest.exists() and dest.read_bytes() == data:
-        if not stamp.exists():
-            stamp.write_text(submission_time(nb) + "\n")
-        return False
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(dest)
-    stamp.write_text(submission_time(nb) + "\n")
-    return True
+    changed = write_if_changed(dest, data)
+    if changed or not stamp.exists():
+        stamp.write_text(submission_time(nb) + "\n")
+    return changed
 
 
 def collect(path: Path, root: Path, chapter: str | None = None, source: Path | None = None,
