@@ -19,7 +19,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     SaveAutoGrades)
 
 from autograder.mathsvg import RenderMath
-from autograder.preprocessors import DropDuplicateIds, SandboxExecute, SanitizeNotebook, TrimTracebacks
+from autograder.preprocessors import DropDuplicateIds, SandboxExecute, SanitizeNotebook, TrimTracebacks, TrustedScore
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -44,8 +44,14 @@ c.Execute.timeout = 60
 # anything is saved, and feedback that never shows hidden tests.
 c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateIds, OverwriteKernelspec, OverwriteCells,
                                       CheckCellMetadata]
-c.Autograde.autograde_preprocessors = [SandboxExecute, SanitizeNotebook, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+# The student's process never sees the hidden tests (ClearHiddenTests before it runs), and no test
+# cell's points come from it: TrustedScore runs the tests, hidden ones included, in the grader's
+# own process against the student's functions in a fresh sandbox (autograder/trusted.py), and puts
+# its verdict first among each test cell's outputs, where SaveAutoGrades reads the score.
+c.Autograde.autograde_preprocessors = [ClearHiddenTests, SandboxExecute, SanitizeNotebook, IgnorePattern,
+                                       ClearMetadataPreprocessor, LimitOutput, TrustedScore, SaveAutoGrades,
+                                       AssignLatePenalties, CheckCellMetadata]
+c.TrustedScore.source_directory = os.path.join(_repo, "solutions")
 c.OverwriteCells.add_missing_cells = True
 # Formulas are drawn as inline SVG at feedback time (autograder.mathsvg): the page needs no MathJax CDN.
 # MathJax for the formgrader from the instructor's own server (jupyter-server-mathjax), not a CDN:

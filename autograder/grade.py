@@ -31,7 +31,7 @@ from autograder.release import REPO, chapters, ensure_venv_on_path, load_config
 
 STUDENT_OK = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-."
 from dlcore.testing import INTEGRITY_MARK  # noqa: E402 - defined once, in the checking module
-SETTINGS_VERSION = "2"
+SETTINGS_VERSION = "3"  # 3: points decided outside the student's process (autograder.trusted)
 
 
 @dataclass
@@ -93,6 +93,9 @@ def grading_config(s: Settings):
     cfg.SandboxExecute.budget = int(s.budget)
     cfg.SandboxExecute.kernel_name = KERNEL_NAME
     cfg.SanitizeNotebook.source_directory = str(Path(s.source).resolve())
+    cfg.TrustedScore.source_directory = str(Path(s.source).resolve())
+    cfg.TrustedScore.timeout = int(s.timeout)
+    cfg.TrustedScore.cache_directory = str(root / ".autograder" / "trusted-lib")
     cfg.KernelManager.transport = "ipc"
     # IPC sockets live in the worker's private runtime directory, the one place bound writable.
     cfg.KernelManager.ip = os.path.join(os.environ.get("JUPYTER_RUNTIME_DIR", tempfile.gettempdir()), "kernel-ipc")
@@ -366,7 +369,7 @@ def _reset_private() -> None:
     runtime = os.path.join(private, "run")
     shutil.rmtree(runtime, ignore_errors=True)
     os.mkdir(runtime, 0o700)
-    for name in ("status.json", "kernel.log"):
+    for name in ("status.json", "kernel.log", "status.json.trusted", "status.json.trusted.log", "trusted.json"):
         try:
             os.unlink(os.path.join(private, name))
         except FileNotFoundError:
@@ -422,17 +425,24 @@ def grade_one(student: str, chapter: str) -> Result:
         os.environ["DLCOURSE_SANDBOX_CWD"] = str(autograded)
         os.environ["DLCOURSE_SANDBOX_CWD_SRC"] = str(nb_path.parent)
         _reset_private()
+        report = os.path.join(_WORKER["private"], "trusted.json")
+        os.environ["DLCOURSE_TRUSTED_REPORT"] = report
+        trusted: dict = {}
         try:
             out = api.autograde(chapter, student, force=True, create=True)
         finally:
             status = _kernel_status()
+            try:
+                trusted = json.loads(Path(report).read_text())
+            except (OSError, ValueError):
+                trusted = {}
             _keep_kernel_log(root, student, chapter)
             _reset_private()
             remove_stale_cgroups("k")
         out_nb = autograded / f"{chapter}.ipynb"
         if out.get("success") and out_nb.exists():
             score, max_score = read_score(api, student, chapter)
-            flags = sorted(set(scan_flags(out_nb)) | set(_status_flags(status)))
+            flags = sorted(set(scan_flags(out_nb)) | set(_status_flags(status)) | set(trusted.get("flags", [])))
             r = Result(student, chapter, "graded", score, max_score, flags, "", digest)
         else:
             # nbgrader could not grade it (e.g. a notebook structure it rejects): a recorded 0

@@ -167,8 +167,22 @@ _DROP = ("import os, sys; u = int(sys.argv[1]); os.setgroups([]); os.setgid(u); 
          "os.execv(sys.argv[2], sys.argv[2:])")
 
 
+def program_binds(lib: str) -> tuple[list[str], list[str], dict[str, str]]:
+    """For the trusted-scoring runner: what to bind read-only (the interpreter and its packages,
+    and ``lib`` instead of ``dlcore``), what to cover with an empty tmpfs (a ``dlcore`` inside
+    the bound packages, as a non-editable install puts it), and the environment to add."""
+    real = []
+    spec = importlib.util.find_spec("dlcore")
+    if spec is not None and spec.submodule_search_locations:
+        real = sorted({os.path.realpath(p) for p in spec.submodule_search_locations})
+    binds = [p for p in python_paths() if p not in real] + [os.path.realpath(lib)]
+    masks = [r for r in real if any(r.startswith(b + os.sep) for b in binds)]
+    return binds, masks, {"PYTHONPATH": os.path.realpath(lib)}
+
+
 def bwrap_argv(*, runtime: str, etc_dir: str, cwd: str | None, cwd_src: str | None, tmp_bytes: int,
-               binds: list[str] | None = None, uid: int | None = None, venv_bin: str | None = None) -> list[str]:
+               binds: list[str] | None = None, uid: int | None = None, venv_bin: str | None = None,
+               masks: list[str] = (), extra_env: dict[str, str] | None = None) -> list[str]:
     """The bubblewrap command line (without the program to run): an allow-list.
 
     ``binds`` are read-only directories (default: :func:`python_paths`). With ``uid`` (the
@@ -203,6 +217,8 @@ def bwrap_argv(*, runtime: str, etc_dir: str, cwd: str | None, cwd_src: str | No
         argv += ["--perms", "0755", "--dir", d]
     for p in binds:
         argv += ["--ro-bind", p, p]
+    for p in masks:
+        argv += ["--tmpfs", p]
     argv += ["--bind", runtime, runtime]
     if cwd and cwd_src and os.path.isdir(cwd_src):
         argv += ["--ro-bind", cwd_src, cwd, "--chdir", cwd]
@@ -210,7 +226,7 @@ def bwrap_argv(*, runtime: str, etc_dir: str, cwd: str | None, cwd_src: str | No
         argv += ["--dir", cwd, "--chdir", cwd]
     else:
         argv += ["--chdir", "/tmp/home"]
-    for k, v in kernel_env(venv_bin or os.path.dirname(sys.executable)).items():
+    for k, v in {**kernel_env(venv_bin or os.path.dirname(sys.executable)), **(extra_env or {})}.items():
         argv += ["--setenv", k, v]
     # The sandbox's own root (the folders bubblewrap made for the mount points) is a tmpfs that,
     # in a user namespace, belongs to the kernel's uid: make it read-only, or it is unbounded scratch.
@@ -456,8 +472,19 @@ def _child_setup(lim: Limits, cg: Cgroups | None, nproc: int):
 
 
 def supervise(argv: list[str]) -> int:
-    """Run the kernel ``argv[…]`` in the sandbox; return its exit code."""
-    conn = os.path.abspath(argv[argv.index("-f") + 1])
+    """Run the kernel ``argv[…]`` in the sandbox; return its exit code.
+
+    ``argv = ["--program", LIB, SOCKET]`` runs the trusted-scoring runner instead
+    (``LIB/runner.py SOCKET``, :mod:`autograder.runner`): the same sandbox and limits, but
+    ``LIB`` (the runner and a ``dlcore`` without its references, :mod:`autograder.withhold`)
+    is shown in place of the real ``dlcore``.
+    """
+    program = argv[0] == "--program" if argv else False
+    if program:
+        lib, sock = os.path.abspath(argv[1]), os.path.abspath(argv[2])
+        conn = sock
+    else:
+        conn = os.path.abspath(argv[argv.index("-f") + 1])
     mode = os.environ.get("DLCOURSE_SANDBOX_MODE", "bwrap")
     lim = Limits.from_env()
     runtime = os.path.abspath(os.environ.get("DLCOURSE_SANDBOX_RUNTIME") or os.path.dirname(conn))
@@ -473,18 +500,28 @@ def supervise(argv: list[str]) -> int:
     if os.geteuid() == 0 and mode == "bwrap":
         uid = int(os.environ.get("DLCOURSE_SANDBOX_UID_BASE") or UID_BASE) + int(os.environ.get("DLCOURSE_SANDBOX_SLOT", "0"))
     st.uid = uid if uid is not None else os.geteuid()
-    # The kernel must be able to read its connection file and create its sockets as that uid.
-    if not (conn.startswith(runtime + os.sep)):
-        dest = os.path.join(runtime, os.path.basename(conn))
-        shutil.copyfile(conn, dest)
-        conn = dest
-    argv = list(argv)
-    argv[argv.index("-f") + 1] = conn
-    if uid is not None:
-        os.chown(runtime, uid, uid)
-        os.chmod(runtime, 0o700)
-        os.chown(conn, uid, uid)
-    kernel = [sys.executable, "-m", "ipykernel_launcher", *argv]
+    if program:
+        if not conn.startswith(runtime + os.sep):
+            raise SystemExit("autograder.sandbox: the runner's socket must lie in the runtime folder")
+        if uid is not None:
+            os.chown(runtime, uid, uid)
+            os.chmod(runtime, 0o700)
+        kernel = [sys.executable, os.path.join(lib, "runner.py"), sock]
+        binds, masks, extra_env = program_binds(lib)
+    else:
+        # The kernel must be able to read its connection file and create its sockets as that uid.
+        if not (conn.startswith(runtime + os.sep)):
+            dest = os.path.join(runtime, os.path.basename(conn))
+            shutil.copyfile(conn, dest)
+            conn = dest
+        argv = list(argv)
+        argv[argv.index("-f") + 1] = conn
+        if uid is not None:
+            os.chown(runtime, uid, uid)
+            os.chmod(runtime, 0o700)
+            os.chown(conn, uid, uid)
+        kernel = [sys.executable, "-m", "ipykernel_launcher", *argv]
+        binds, masks, extra_env = None, [], {}
     cg = None
     if Cgroups.available():
         try:
@@ -498,7 +535,8 @@ def supervise(argv: list[str]) -> int:
         _write_etc(etc_dir, st.uid)
         cmd = bwrap_argv(runtime=runtime, etc_dir=etc_dir, cwd=os.environ.get("DLCOURSE_SANDBOX_CWD"),
                          cwd_src=os.environ.get("DLCOURSE_SANDBOX_CWD_SRC"), tmp_bytes=lim.tmp,
-                         uid=uid, venv_bin=os.path.dirname(sys.executable))
+                         uid=uid, venv_bin=os.path.dirname(sys.executable), binds=binds, masks=masks,
+                         extra_env=extra_env)
         cmd += ["--", *wrap_kernel(kernel, uid)]
         # bubblewrap's own init is pid 1 in the sandbox: /proc/1/environ must hold nothing.
         env = {"PATH": "/usr/bin:/bin"}
@@ -509,6 +547,7 @@ def supervise(argv: list[str]) -> int:
                if not (k.startswith(("DLCOURSE_", "JUPYTERHUB_", "JPY_")) or "TOKEN" in k or "SECRET" in k
                        or "PASSWORD" in k or "KEY" in k)}
         env.update({k: v for k, v in kernel_env(os.path.dirname(sys.executable)).items() if k not in ("HOME", "USER")})
+        env.update(extra_env)
     rfd, wfd = os.pipe()
     child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=wfd, stderr=wfd, env=env,
                              preexec_fn=_child_setup(lim, cg, nproc), close_fds=True)

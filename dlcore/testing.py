@@ -194,6 +194,24 @@ def check_close(got, expected, what: str = "result", rtol: float = 1e-6, atol: f
         )
 
 
+class part:  # noqa: N801 - used as a context manager, like a keyword
+    """An independent part of a test worth ``points``: ``with part(1, "stride 2"): …``.
+
+    In the notebook a failing part fails the cell like any check, so the student sees it at
+    once. The grader, which decides the points outside the notebook (``autograder.checks``),
+    gives each part that passes its points and goes on after one that fails.
+    """
+
+    def __init__(self, points: float, what: str):
+        self.points, self.what = points, what
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 def numerical_gradient(f, x, h: float = 1e-6):
     """Central-difference gradient of scalar ``f`` at a float64 copy of ``x`` (dlcore.gradcheck's,
     through a reference taken at import, so rebinding the module's name changes nothing here)."""
@@ -208,7 +226,7 @@ def check_gradient(f, x, analytic, what: str = "gradient", h: float = 1e-6, rtol
 
 
 def check_step_against(step, reference, shape, steps: int, seed: int, *, forbid=(), nondecreasing: str | None = None,
-                       **hyper) -> None:
+                       _call=None, **hyper) -> None:
     """Run a student's optimizer step and a reference optimizer side by side for ``steps`` steps.
 
     ``step(w, g, state, **hyper) -> (w_new, state_new)`` must leave ``w``, ``g`` and ``state``
@@ -218,7 +236,8 @@ def check_step_against(step, reference, shape, steps: int, seed: int, *, forbid=
     seeded ``standard_normal(shape)``; each gradient is ``standard_normal(shape)`` scaled by
     ``10**uniform(-2, 1)``, so the steps meet gradients over three decades. After every step the
     two weights must agree; ``nondecreasing`` names a state entry that must never decrease.
-    Each call of ``step`` goes through :func:`run_student` with ``forbid``.
+    Each call of ``step`` goes through :func:`run_student` with ``forbid`` (or ``_call``, the
+    grader's stand-in for it when it scores outside the notebook: :mod:`autograder.checks`).
     """
     assert_untampered()
     name = _getattr(step, "__name__", "step")
@@ -232,7 +251,7 @@ def check_step_against(step, reference, shape, steps: int, seed: int, *, forbid=
         g = rng.standard_normal(shape) * 10.0 ** rng.uniform(-2, 1)
         w_in, g_copy, w_copy = w, g.copy(), w.copy()
         state_copy = {k: _copy(v) for k, v in state.items()}
-        out = run_student(step, w_in, g, state, forbid=forbid, **hyper)
+        out = (_call or run_student)(step, w_in, g, state, forbid=forbid, **hyper)
         if not (_isinstance(out, _tuple) and _len(out) == 2):
             raise _AssertionError(f"{name} must return a pair (w_new, state_new)")
         w, new_state = out

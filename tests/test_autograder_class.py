@@ -105,10 +105,10 @@ MESSY = {
                 "np.allclose = lambda *a, **k: True\n"
                 "def mean_square(x):\n    return 0.0"}), 2, ["integrity:ch00-msq-test"]),
     "snoop": (lambda st, so, src, root: S.fill(st, {"ch00-norm-impl": GOOD_NORM, "ch00-msq-impl": _snoop(src, root)}),
-              5, []),
+              5, ["subprocess:ch00-msq-impl"]),  # it runs umount: flagged for the instructor
     "callsref": (lambda st, so, *_: S.fill(st, {"ch00-norm-impl":
                  "import sys as _s\ndef l2_norm(x):\n    norm = getattr(_s.modules['numpy'].linalg, 'norm')\n"
-                 "    return float(norm(x))", "ch00-msq-impl": GOOD_MSQ}), 3, ["integrity:ch00-norm-test"]),
+                 "    return float(norm(x))", "ch00-msq-impl": GOOD_MSQ}), 3, ["integrity:ch00-norm-test", "reference-call:ch00-norm-test"]),
 }
 
 
