@@ -670,6 +670,9 @@ def _run_locked(s: Settings, tasks, out, err, progress: bool) -> int:
                 bar.update(1)
                 finish(r)
     bar.close()
+    report = class_similarity(s, per_student)
+    if report:
+        print(f"grade: {report}", file=err)
     results = [r for rs in per_student.values() for r in rs]
     total = sum(r.score for r in results)
     max_total = sum(r.max_score for r in results)
@@ -678,3 +681,50 @@ def _run_locked(s: Settings, tasks, out, err, progress: bool) -> int:
     for f in failures:
         print(f"grade: FAILED {f}", file=err)
     return 1 if failures else 0
+
+
+def class_similarity(s: Settings, per_student: dict[str, list[Result]]) -> str:
+    """Compare every pair of students' solution cells per exercise (:mod:`autograder.similarity`):
+    flag each pair at or above the threshold (``similar:<cell>:<other student>``) and write
+    ``ROOT/reports/similarity.html`` with the pairs side by side. Returns a line for the instructor."""
+    import nbformat
+
+    from autograder import similarity
+
+    solutions: dict[str, dict[str, str]] = {}
+    for student, results in per_student.items():
+        for r in results:
+            if r.status != "graded":
+                continue
+            path = Path(s.root) / "submitted" / student / r.chapter / f"{r.chapter}.ipynb"
+            try:
+                nb = nbformat.read(str(path), as_version=4)
+            except Exception:  # noqa: BLE001 - graded a moment ago; gone or unreadable now: skip it
+                continue
+            for cell in nb.cells:
+                meta = cell.get("metadata", {}).get("nbgrader", {})
+                if cell.cell_type == "code" and meta.get("solution") and meta.get("grade_id"):
+                    solutions.setdefault(student, {})[meta["grade_id"]] = cell.source
+    matches = similarity.compare_class(solutions)
+    pairs: dict[str, set[str]] = {}
+    for m in matches:
+        pairs.setdefault(m.a, set()).add(f"similar:{m.exercise}:{m.b}")
+        pairs.setdefault(m.b, set()).add(f"similar:{m.exercise}:{m.a}")
+    for student, results in per_student.items():
+        for r in results:
+            mine = {f for f in pairs.get(student, set()) if f.split(":")[1].startswith(_chapter_prefix(r.chapter))}
+            new = sorted({f for f in r.flags if not f.startswith("similar:")} | mine)
+            if new != r.flags and r.status == "graded":
+                r.flags = new
+                save_result(Path(s.root), r)
+    path = Path(s.root) / "reports" / "similarity.html"
+    similarity.write_report(matches, path, title="Similar solutions in this class")
+    if not matches:
+        return ""
+    return (f"{len(matches)} pair(s) of solutions at or above similarity {similarity.THRESHOLD:g}: see {path} "
+            "(a reason to look, not proof)")
+
+
+def _chapter_prefix(chapter: str) -> str:
+    """ch01_objective_functions -> 'ch01-' (grade_ids start with the chapter's number)."""
+    return chapter.split("_", 1)[0] + "-"

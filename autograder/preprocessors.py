@@ -394,7 +394,8 @@ class TrustedScore(NbGraderPreprocessor):
                                      "hidden": v.hidden, "flags": v.flags, "seconds": v.seconds,
                                      "parts": [[p[0], p[1], p[2], p[3]] for p in v.parts]}
                                  for k, v in outcome.verdicts.items()},
-                    "notes": outcome.notes, "flags": outcome.flags(), "routes": outcome.routes}
+                    "notes": outcome.notes, "flags": outcome.flags(), "routes": outcome.routes,
+                    "similar": outcome.similar}
             Path(report).parent.mkdir(parents=True, exist_ok=True)
             Path(report).write_text(json.dumps(data, indent=1, sort_keys=True))
         return nb, resources
