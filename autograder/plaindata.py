@@ -74,8 +74,8 @@ def to_plain(obj, other=None, _depth: int = 0):
     if isinstance(obj, str):
         return str.__str__(obj) if type(obj) is not str else obj
     if isinstance(obj, np.ndarray) and obj.dtype.kind in NUMERIC_KINDS:
-        a = np.ascontiguousarray(obj)
-        return {"$nd": a.dtype.str, "shape": list(a.shape), "b64": _b64(a.tobytes())}
+        # (not ascontiguousarray: it makes a 0-d array 1-d)
+        return {"$nd": obj.dtype.str, "shape": list(obj.shape), "b64": _b64(obj.tobytes(order="C"))}
     if isinstance(obj, np.generic) and obj.dtype.kind in NUMERIC_KINDS:
         return {"$np": obj.dtype.str, "b64": _b64(np.asarray(obj).tobytes())}
     if isinstance(obj, tuple):

@@ -150,6 +150,12 @@ ch01.loss_surface_explorer(w=-4.0, b=2.0)
 # Implement the four functions below in numpy (no loops needed). Each is checked against `dlcore`'s
 # reference, which your function must not call. Run the test cell under each exercise; it states how many
 # points it is worth. None of your functions may emit a warning (a test that writes to stderr scores 0).
+#
+# **How your work is graded.** The test cells check your functions as you go. For your grade, the
+# autograder runs your solution cells again in a fresh process of its own, with its own cases (hidden
+# ones too), and decides there; what a test cell prints here is for you. In that process `dlcore` offers only `activations.sigmoid`
+# (its reference implementations are not there), so build each answer from numpy and your own code, and
+# keep any helper you write in a solution cell or in a cell you add.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch01-mse_loss-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Exercise 1 — `mse_loss` (2 points)

@@ -182,6 +182,12 @@ ch02.softmax_explorer(z0=2.0, z1=1.0, z2=0.1, z3=-1.0, temperature=1.0, true_cla
 # Implement the four functions in numpy. Each is checked against `dlcore`'s reference, which your function
 # must not call. None may emit a warning (a test that writes to stderr scores 0), so the stable
 # formulas matter: the tests use logits as large as 10⁴.
+#
+# **How your work is graded.** The test cells check your functions as you go. For your grade, the
+# autograder runs your solution cells again in a fresh process of its own, with its own cases (hidden
+# ones too), and decides there; what a test cell prints here is for you. In that process `dlcore` offers none of its functions
+# (its reference implementations are not there), so build each answer from numpy and your own code, and
+# keep any helper you write in a solution cell or in a cell you add.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch02-softmax-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Exercise 1 — a stable `softmax` (3 points)

@@ -178,6 +178,12 @@ ch03.vanishing_gradient_explorer()
 
 # %% [markdown]
 # ## 6. Exercises
+#
+# **How your work is graded.** The test cells check your functions as you go. For your grade, the
+# autograder runs your solution cells again in a fresh process of its own, with its own cases (hidden
+# ones too), and decides there; what a test cell prints here is for you. In that process `dlcore` offers only `activations.sigmoid`
+# (its reference implementations are not there), so build each answer from numpy and your own code, and
+# keep any helper you write in a solution cell or in a cell you add.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch03-sigmoid_grad-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Exercise 1 — `sigmoid_grad` (2 points)

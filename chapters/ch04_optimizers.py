@@ -285,6 +285,12 @@ ch04.optimizer_explorer()
 # So a run is `state = {}` then `w, state = step_fn(w, g, state, ...)` repeatedly. Each step must
 # equal the corresponding `dlcore.optim` (and `torch.optim`) update; do not call `dlcore.optim`
 # or `dlcore.surfaces` inside your functions.
+#
+# **How your work is graded.** The test cells check your functions as you go. For your grade, the
+# autograder runs your solution cells again in a fresh process of its own, with its own cases (hidden
+# ones too), and decides there; what a test cell prints here is for you. In that process `dlcore` offers none of its functions
+# (its reference implementations are not there), so build each answer from numpy and your own code, and
+# keep any helper you write in a solution cell or in a cell you add.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch04-sgd_momentum_step-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Exercise 1 — SGD with momentum (2 points)

@@ -244,6 +244,12 @@ ch05.batchnorm_explorer()
 #
 # ## 6. Exercises
 #
+#
+# **How your work is graded.** The test cells check your functions as you go. For your grade, the
+# autograder runs your solution cells again in a fresh process of its own, with its own cases (hidden
+# ones too), and decides there; what a test cell prints here is for you. In that process `dlcore` offers none of its functions
+# (its reference implementations are not there), so build each answer from numpy and your own code, and
+# keep any helper you write in a solution cell or in a cell you add.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch05-bn-forward-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Exercise 1 — `batch_norm_forward` (training mode) · 4 points

@@ -291,6 +291,12 @@ print("largest |live − stored| over the four curves:", explorer.recompute_live
 #
 # ## 7. Exercises
 #
+#
+# **How your work is graded.** The test cells check your functions as you go. For your grade, the
+# autograder runs your solution cells again in a fresh process of its own, with its own cases (hidden
+# ones too), and decides there; what a test cell prints here is for you. In that process `dlcore` offers none of its functions
+# (its reference implementations are not there), so build each answer from numpy and your own code, and
+# keep any helper you write in a solution cell or in a cell you add.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch06-dropout-forward-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Exercise 1 — `dropout_forward` (inverted dropout) · 3 points

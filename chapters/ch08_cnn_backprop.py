@@ -298,7 +298,12 @@ ch08.show_maps_with_numbers([d_pooled[0, 0], d_relu_out[0, 0], d_z1[0, 0], d_x[0
 
 # %%
 ch08.backprop_explorer()
-
+#
+# **How your work is graded.** The test cells check your functions as you go. For your grade, the
+# autograder runs your solution cells again in a fresh process of its own, with its own cases (hidden
+# ones too), and decides there; what a test cell prints here is for you. In that process `dlcore` offers only `gradcheck.numerical_gradient`
+# (its reference implementations are not there), so build each answer from numpy and your own code, and
+# keep any helper you write in a solution cell or in a cell you add.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch08-maxpool-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #

@@ -1,0 +1,173 @@
+"""Units of trusted scoring: plain data, the withheld dlcore, the plan of a notebook, verdicts."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from autograder import plaindata as P
+from autograder import trusted, withhold
+from autograder.preprocessors import verdict_output
+from autograder.release import chapters
+
+REPO = Path(__file__).resolve().parents[1]
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False),
+                    st.text(max_size=20))
+arrays = hnp.arrays(st.sampled_from([np.float64, np.float32, np.int64, np.uint8, np.bool_, np.complex128]),
+                    hnp.array_shapes(min_dims=0, max_dims=3, max_side=4))
+values = st.recursive(st.one_of(scalars, arrays), lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.tuples(inner, inner), st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    st.dictionaries(st.integers(0, 9), inner, max_size=3)), max_leaves=8)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a == b
+
+
+@settings(max_examples=150, deadline=None)
+@given(values)
+def test_plain_data_round_trips_exact_types(v):
+    assert _same(P.loads(P.dumps(v)), v)
+
+
+def test_non_finite_floats_numpy_scalars_and_generators_cross():
+    out = P.loads(P.dumps([float("nan"), float("inf"), -float("inf"), np.float32(1.5), np.int64(-3)]))
+    assert np.isnan(out[0]) and out[1] == float("inf") and out[2] == -float("inf")
+    assert type(out[3]) is np.float32 and out[3] == 1.5 and type(out[4]) is np.int64
+    g = np.random.default_rng(7)
+    g.random(3)
+    h = P.loads(P.dumps(g))
+    assert h.random() == g.random()
+
+
+def test_what_is_not_data_never_becomes_a_live_object():
+    class Yes(str):
+        def __eq__(self, other):
+            return True
+        __hash__ = str.__hash__
+
+    out = P.loads(P.dumps(Yes("?")))
+    assert type(out) is str and out != "B"
+    with pytest.raises(P.PlainDataError):
+        P.dumps(np.array([object()], dtype=object))
+    with pytest.raises(P.PlainDataError):
+        P.dumps(lambda: 0)
+    assert P.loads(P.dumps(lambda: 0, other=lambda obj: 5), refs=lambda n: ("ref", n)) == ("ref", 5)
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"$nd": "|O", "shape": [1], "b64": "AAAAAAAAAAA="}',       # object dtype
+    b'{"$nd": "<f8", "shape": [2], "b64": "AAAAAAAAAAA="}',      # 8 bytes for 2 float64
+    b'{"$nd": "<f8", "shape": [-1], "b64": ""}',
+    b'{"$pickle": "gASVAAAAAAAAAAA="}',                           # an unknown tag
+    b'{"$ref": 1}',                                               # no resolver on this side
+    b'NaN', b'[' * 5000 + b']' * 5000, b'\xff\xfe', b'{"$float": "1e999"}',
+])
+def test_decoding_refuses_what_is_not_plain_data(raw):
+    with pytest.raises(P.PlainDataError):
+        P.loads(raw)
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory):
+    return withhold.build(tmp_path_factory.mktemp("lib") / "lib", {"dlcore.activations.sigmoid"},
+                          (REPO / "autograder" / "runner.py", REPO / "autograder" / "plaindata.py"))
+
+
+def _run(lib: Path, code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-S", "-c", "import sys; sys.path.insert(0, sys.argv[1]);\n" + code, str(lib)],
+                          capture_output=True, text=True, timeout=60, cwd=str(lib),
+                          env={"PYTHONPATH": ":".join(p for p in sys.path if "site-packages" in p)})
+
+
+def test_withheld_dlcore_keeps_only_what_the_solutions_use(lib):
+    r = _run(lib, "import numpy as np\nfrom dlcore import activations, losses\nfrom dlcore.losses import mse_loss\n"
+             "import dlcore.explorers.ch01, dlcore._withheld as W\n"
+             "print(activations.sigmoid(np.array([0.0, 800.0, -800.0])).tolist())\n"
+             "for f in (mse_loss, activations.sigmoid_grad, getattr(losses, 'binary_cross_entropy')):\n"
+             "    try:\n        f(1, 2)\n    except Exception as e:\n        print(type(e).__name__)\n"
+             "print(W.CALLS)")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "[0.5, 1.0, 0.0]"
+    assert lines[1:4] == ["ReferenceWithheld"] * 3
+    assert lines[4] == str(["dlcore.losses.mse_loss", "dlcore.activations.sigmoid_grad",
+                            "dlcore.losses.binary_cross_entropy"])
+    text = "\n".join(p.read_text() for p in (lib / "dlcore").rglob("*.py"))
+    assert "def mse_loss" not in text and "def sigmoid_grad" not in text and "def sigmoid(" in text
+
+
+def _src(ch):
+    return json.loads((REPO / "solutions" / ch / f"{ch}.ipynb").read_text())
+
+
+@pytest.mark.parametrize("ch", chapters())
+def test_each_chapter_tells_the_student_what_dlcore_offers_when_graded(ch):
+    allowed = sorted(trusted.allowed_names(_src(ch)))
+    text = (REPO / "chapters" / f"{ch}.py").read_text()
+    para = text[text.index("**How your work is graded.**"):].split("\n\n")[0].replace("\n# ", " ")
+    if allowed:
+        assert "`dlcore` offers only " + ", ".join(f"`{a.removeprefix('dlcore.')}`" for a in allowed) in para
+    else:
+        assert "`dlcore` offers none of its functions" in para
+
+
+def test_plan_runs_solutions_and_added_cells_never_demos_or_student_test_code():
+    src = _src("ch01_objective_functions")
+    nb = json.loads(json.dumps(src))
+    for c in nb["cells"]:
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "ch01-mse_loss-test":
+            c["source"] = "pass  # edited by the student"
+    nb["cells"].insert(5, {"cell_type": "code", "id": "mine", "metadata": {}, "outputs": [], "execution_count": None,
+                           "source": "def helper():\n    return 1\n"})
+    steps = trusted.plan(nb, src)
+    kinds = [s[0] for s in steps]
+    assert kinds[0] == "setup" and kinds.count("test") == 4 and kinds.count("exec") == 5
+    assert "explorers" not in steps[0][1] and "dlcore.testing" not in steps[0][1]
+    assert any(s[0] == "exec" and "helper" in s[2] for s in steps)
+    test = next(s for s in steps if s[0] == "test" and s[1] == "ch01-mse_loss-test")
+    assert "BEGIN HIDDEN TESTS" in test[2]   # the instructor's code, not the student's edit
+
+
+def test_failures_of_hidden_tests_name_the_case_not_its_values():
+    msg = trusted.describe(AssertionError("mse_loss on shape (2, 7): expected 1.234, got 0.5"), hidden=True)
+    assert msg == "a hidden test of this cell failed: mse_loss on shape (2, 7)"
+    visible = trusted.describe(AssertionError("mse_loss([1, 2, 3], [1, 0, 0]): expected 4.33, got 0.0"), hidden=False)
+    assert "expected 4.33, got 0.0" in visible
+
+
+def test_process_routes_are_found_in_the_source():
+    assert trusted.process_routes("import subprocess\nsubprocess.run(['x'])") == ["subprocess"]
+    assert trusted.process_routes("import os\nos.system('ls')") == ["os.system"]
+    assert trusted.process_routes("from os import popen") == ["os.popen"]
+    assert trusted.process_routes("import numpy as np\nnp.mean([1])") == []
+
+
+def test_verdict_is_the_first_output_nbgrader_reads_as_points():
+    from nbformat import NotebookNode
+    from nbgrader.utils import determine_grade
+
+    v = trusted.Verdict("ch00-x-test", 1.5, 3.0, "a <script>", parts=[("a", 1.5, 1.5, True, ""), ("b", 0, 1.5, False, "no")])
+    out = verdict_output(v)
+    cell = NotebookNode(cell_type="code", source="", metadata=NotebookNode(nbgrader=NotebookNode(
+        grade=True, solution=False, points=3, grade_id="ch00-x-test")),
+        outputs=[out, NotebookNode(output_type="execute_result", data={"text/plain": "3"}, metadata={},
+                                   execution_count=1)])
+    assert determine_grade(cell) == (1.5, 3.0)
+    assert "<script>" not in out.data["text/html"] and "&lt;script&gt;" in out.data["text/html"]
