@@ -47,6 +47,11 @@ def configure(c, root, source=REPO / "solutions") -> None:
     exchange = root / ".autograder" / "exchange"
     exchange.mkdir(parents=True, exist_ok=True)  # the Lab extensions log CRITICAL errors without it
     c.Exchange.root = str(exchange)
+    # The grading pipeline reads the instructor's notebooks (trusted markdown, hidden tests) from
+    # the source, also when formgrader's own "autograde" runs it.
+    c.SanitizeNotebook.source_directory = cd.source_directory
+    c.TrustedScore.source_directory = cd.source_directory
+    c.TrustedScore.cache_directory = str(root / ".autograder" / "trusted-lib")
 
 
 def write_config(root, source=REPO / "solutions") -> Path | None:

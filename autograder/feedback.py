@@ -3,8 +3,9 @@
 nbgrader's GenerateFeedback renders the autograded notebook; the course configures it with
 ``TrimTracebacks`` (a failing visible test shows its message, a failing hidden test only
 that it failed and its points) and ``ClearHiddenTests`` (the hidden source is removed). A
-banner lists the grading findings (integrity, dead kernel, timeouts); a submission that could
-not be graded gets a short page with the reason and its 0.
+banner lists the grading findings (a reference called, dead kernel, timeouts; not the similarity
+findings, which are the instructor's); a submission that could not be graded gets a short page
+with the reason and its 0.
 """
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from autograder.grade import Result, Settings, _atomic_write, make_api
 from autograder.mathsvg import strip_mathjax
 
 _EXPLAIN = {
-    "integrity": "calls the reference implementation it must replace (or tampered with the checks): "
-                 "that exercise scores 0 and is reported to your instructor",
+    "integrity": "calls the reference implementation it must replace (or tampered with the checks), as the "
+                 "notebook's own test saw it; this is reported to your instructor",
+    "reference-call": "called a reference implementation that is not available while your functions are graded "
+                      "(they must compute it themselves): those cases scored 0, and this is reported to your instructor",
+    "subprocess": "starts another process; this is reported to your instructor",
     "timeout": "did not finish within the time limit per cell (an infinite loop?)",
     "dead-kernel": "the notebook's kernel died (os._exit, a crash, or the memory/CPU limit); the cells after it were not run",
     "time-budget": "the notebook ran out of its total time budget; later cells were not run",
@@ -26,6 +30,11 @@ _EXPLAIN = {
     "invalid-notebook": "the notebook could not be graded",
     "autograde-failed": "the notebook could not be graded",
 }
+
+
+# Similarity findings are a reason for the instructor to look, not a verdict, and name another
+# student: they stay in the instructor's report (DIR/reports/similarity.html) and the export.
+_INSTRUCTOR_ONLY = ("similar", "similar-to-reference")
 
 
 def all_results(root: Path) -> list[Result]:
@@ -42,6 +51,8 @@ def banner(r: Result) -> str:
     items = []
     for flag in r.flags:
         kind, _, where = flag.partition(":")
+        if kind in _INSTRUCTOR_ONLY:
+            continue
         text = _EXPLAIN.get(kind, kind)
         items.append(f"<li><b>{html.escape(where or r.chapter)}</b>: {html.escape(text)}</li>")
     if r.reason:

@@ -31,6 +31,7 @@ from autograder.release import REPO, chapters, ensure_venv_on_path, load_config
 
 STUDENT_OK = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-."
 from dlcore.testing import INTEGRITY_MARK  # noqa: E402 - defined once, in the checking module
+from autograder.trusted import UNAVAILABLE  # noqa: E402
 SETTINGS_VERSION = "3"  # 3: points decided outside the student's process (autograder.trusted)
 
 
@@ -92,10 +93,7 @@ def grading_config(s: Settings):
     cfg.Execute.kernel_name = KERNEL_NAME
     cfg.SandboxExecute.budget = int(s.budget)
     cfg.SandboxExecute.kernel_name = KERNEL_NAME
-    cfg.SanitizeNotebook.source_directory = str(Path(s.source).resolve())
-    cfg.TrustedScore.source_directory = str(Path(s.source).resolve())
-    cfg.TrustedScore.timeout = int(s.timeout)
-    cfg.TrustedScore.cache_directory = str(root / ".autograder" / "trusted-lib")
+    cfg.TrustedScore.timeout = int(s.timeout)  # (source folders: courseroot.configure)
     cfg.KernelManager.transport = "ipc"
     # IPC sockets live in the worker's private runtime directory, the one place bound writable.
     cfg.KernelManager.ip = os.path.join(os.environ.get("JUPYTER_RUNTIME_DIR", tempfile.gettempdir()), "kernel-ipc")
@@ -443,7 +441,10 @@ def grade_one(student: str, chapter: str) -> Result:
         if out.get("success") and out_nb.exists():
             score, max_score = read_score(api, student, chapter)
             flags = sorted(set(scan_flags(out_nb)) | set(_status_flags(status)) | set(trusted.get("flags", [])))
+            _atomic_write(_similar_path(root, student, chapter), json.dumps(trusted.get("similar", {}), sort_keys=True))
             r = Result(student, chapter, "graded", score, max_score, flags, "", digest)
+        elif UNAVAILABLE in f"{out.get('log')}\n{out.get('error')}":
+            raise GradeError(f"trusted scoring is unavailable on this machine: {autograde_error(out)}")
         else:
             # nbgrader could not grade it (e.g. a notebook structure it rejects): a recorded 0
             # with the reason, so the instructor sees it instead of a missing row.
@@ -706,8 +707,22 @@ def class_similarity(s: Settings, per_student: dict[str, list[Result]]) -> str:
                 if cell.cell_type == "code" and meta.get("solution") and meta.get("grade_id"):
                     solutions.setdefault(student, {})[meta["grade_id"]] = cell.source
     matches = similarity.compare_class(solutions)
+    for student, results in sorted(per_student.items()):   # copies of a reference, found while grading
+        for r in results:
+            if r.status != "graded":
+                continue
+            try:
+                found = json.loads(_similar_path(Path(s.root), student, r.chapter).read_text())
+            except (OSError, ValueError):
+                continue
+            for cell, (ref, score) in sorted(found.items()):
+                mine = solutions.get(student, {}).get(cell, "")
+                matches.append(similarity.Match("reference", cell, student, ref, float(score), mine,
+                                                similarity.function_source(ref) or ""))
     pairs: dict[str, set[str]] = {}
     for m in matches:
+        if m.kind != "student":
+            continue
         pairs.setdefault(m.a, set()).add(f"similar:{m.exercise}:{m.b}")
         pairs.setdefault(m.b, set()).add(f"similar:{m.exercise}:{m.a}")
     for student, results in per_student.items():
@@ -721,8 +736,13 @@ def class_similarity(s: Settings, per_student: dict[str, list[Result]]) -> str:
     similarity.write_report(matches, path, title="Similar solutions in this class")
     if not matches:
         return ""
-    return (f"{len(matches)} pair(s) of solutions at or above similarity {similarity.THRESHOLD:g}: see {path} "
-            "(a reason to look, not proof)")
+    n_ref = sum(m.kind == "reference" for m in matches)
+    return (f"{len(matches) - n_ref} pair(s) of students' solutions at or above similarity {similarity.THRESHOLD:g} "
+            f"and {n_ref} solution(s) close to a reference: see {path} (a reason to look, not proof)")
+
+
+def _similar_path(root: Path, student: str, chapter: str) -> Path:
+    return Path(root) / ".autograder" / "similar" / student / f"{chapter}.json"
 
 
 def _chapter_prefix(chapter: str) -> str:

@@ -59,6 +59,14 @@ class ProcessDied(Exception):
     """The student's process ended while it was running their code."""
 
 
+UNAVAILABLE = "TRUSTED-SCORING-UNAVAILABLE:"
+
+
+class ScoringUnavailable(RuntimeError):
+    """The grader could not start its sandboxed process at all (before any student code ran):
+    the grader's problem, never a student's zero."""
+
+
 @dataclass
 class Verdict:
     grade_id: str
@@ -271,12 +279,21 @@ class Session:
         self.proc = subprocess.Popen([sys.executable, "-m", "autograder.sandbox", "--program", str(lib), self.path],
                                      env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, cwd=str(HERE.parent))
-        self.server.settimeout(max(30.0, timeout))
-        try:
-            self.sock, _ = self.server.accept()
-        except OSError:
+        end = time.monotonic() + max(30.0, timeout)
+        self.server.settimeout(0.1)
+        self.sock = None
+        while self.sock is None and time.monotonic() < end and self.proc.poll() is None:
+            try:
+                self.sock, _ = self.server.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+        if self.sock is None:
+            code = self.proc.poll()
             self.close()
-            raise ProcessDied("the grading process did not start") from None
+            raise ScoringUnavailable(f"{UNAVAILABLE} the sandboxed grading process did not start (exit {code}); "
+                                     "check that `python -m autograder.sandbox --program` runs here") from None
         self.deadline = None
 
     # plain data with callbacks (what the grader lends) and handles (what the student keeps)
@@ -530,12 +547,20 @@ def run_test(session_factory, gid: str, source: str, points: float, setup: str, 
         finally:
             recorded = checks.end_parts()
     v = Verdict(gid, 0.0, points, seconds=round(time.monotonic() - t0, 3))
-    v.parts = [(what, earned, most, passed,
-                "" if passed else describe(exc, _test_line(exc, gid) in hidden))
-               for what, earned, most, passed, exc in recorded]
-    for exc in [p[4] for p in recorded if not p[3]]:
+    # A part may be checked in several blocks (visible, then hidden, or once per hidden case): it
+    # earns its points when every block of that name passed.
+    merged: dict[str, list] = {}
+    for what, _earned, most, passed, exc in recorded:
+        entry = merged.setdefault(what, [what, 0.0, most, True, ""])
+        entry[2] = max(entry[2], most)
+        if not passed and entry[3]:
+            entry[3], entry[4] = False, describe(exc, _test_line(exc, gid) in hidden)
         if isinstance(exc, StudentError) and exc.etype == "IntegrityError":
             log.watched.add(exc.message)
+    for entry in merged.values():
+        entry[1] = entry[2] if entry[3] else 0.0
+    v.parts = [tuple(e) for e in merged.values()]
+    recorded = v.parts
     problem = ""
     if log.warnings and error is None:
         problem = (f"your function emitted a warning ({log.warnings[0]}); a test whose code warns scores 0, "
@@ -547,11 +572,14 @@ def run_test(session_factory, gid: str, source: str, points: float, setup: str, 
         v.message = describe(error, v.hidden)
     elif problem:
         v.message = problem
-    earned_parts = sum(p[1] for p in recorded if p[3])
+    # Points: each part that passed, plus the points outside every part when nothing outside
+    # failed; a warning or a write to stderr costs the whole cell (as in the notebook).
     outside = points - sum(p[2] for p in recorded)
-    v.points = round(earned_parts + (outside if error is None and not problem else 0.0), 6)
-    if error is None and not problem:
-        v.points = min(v.points, points) if recorded else points
+    earned = sum(p[1] for p in recorded) + (outside if error is None else 0.0)
+    v.points = 0.0 if problem else round(min(max(earned, 0.0), points), 6)
+    failed = [p for p in recorded if not p[3]]
+    if failed and not v.message:
+        v.message = "; ".join(f"{p[0]}: {p[4]}" for p in failed)
     for name in sorted(log.withheld):
         v.flags.append(f"reference-call:{gid}")
         v.message = v.message or ""

@@ -1,6 +1,12 @@
 """Grading throughput: one student's full course, and a class graded with --jobs 1 versus 2.
 
     python benchmarks/bench_grading.py [--students 40] [--chapter ch01_objective_functions]
+                                       [--baseline GIT-REV] [--jobs 1,2]
+
+``--baseline REV`` first runs the same class with the grader as it was at ``REV`` (a git
+worktree of it, same interpreter, same machine, one run right after the other) and prints the
+ratio of today's time to the baseline's for each ``--jobs``: the way to check a change against
+a throughput budget (trusted scoring: at most 1.5x the in-kernel grading of f4f5d25).
 
 Builds a throwaway grading root (perfect and untouched submissions alternating), grades it
 through the same code path as ``python -m autograder grade`` (sandbox included), and prints
@@ -9,6 +15,7 @@ seconds, notebooks per second and the jobs-1 / jobs-2 ratio.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -39,7 +46,11 @@ def main() -> None:
     ap.add_argument("--students", type=int, default=40)
     ap.add_argument("--chapter", default=None, help="chapter of the class run (default: the first)")
     ap.add_argument("--skip-course", action="store_true", help="skip the one-student full-course run")
+    ap.add_argument("--baseline", default=None, help="git revision to run the same class with first")
+    ap.add_argument("--jobs", default="1,2", help="comma-separated --jobs values for the class run")
     args = ap.parse_args()
+    jobs_list = [int(j) for j in args.jobs.split(",") if j]
+    base_times = _baseline(args, jobs_list) if args.baseline else {}
     every = chapters()
     if not every:
         raise SystemExit("no chapter in solutions/")
@@ -59,16 +70,46 @@ def main() -> None:
                   f"({secs / len(every):.2f} s per notebook, --jobs 2)")
         stu, sol = nbs[chapter]
         timings = {}
-        for jobs in (1, 2):
+        for jobs in jobs_list:
             root = tmp / f"class{jobs}"
             for i in range(args.students):
                 S.write(root, f"s{i:03d}", chapter, S.perfect(stu, sol) if i % 2 == 0 else stu)
             timings[jobs] = _grade(root, src, jobs=jobs)
             print(f"class of {args.students} on {chapter}, --jobs {jobs}: {timings[jobs]:.1f} s "
                   f"({args.students / timings[jobs]:.2f} notebooks/s)")
-        print(f"speed-up --jobs 2 over --jobs 1: {timings[1] / timings[2]:.2f}x")
+        if 1 in timings and 2 in timings:
+            print(f"speed-up --jobs 2 over --jobs 1: {timings[1] / timings[2]:.2f}x")
+        for jobs, secs in sorted(base_times.items()):
+            if jobs in timings:
+                print(f"--jobs {jobs}: {timings[jobs]:.1f} s now vs {secs:.1f} s at {args.baseline}: "
+                      f"{timings[jobs] / secs:.2f}x the baseline's time")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _baseline(args, jobs_list) -> dict[int, float]:
+    """Run this benchmark's class as the grader was at ``args.baseline``; {jobs: seconds}."""
+    import re
+    import subprocess
+
+    wt = Path(tempfile.mkdtemp(prefix="dlcourse-bench-base-")) / "tree"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(wt), args.baseline], check=True)
+    try:
+        cmd = [sys.executable, str(wt / "benchmarks" / "bench_grading.py"), "--students", str(args.students),
+               "--skip-course"] + (["--chapter", args.chapter] if args.chapter else [])
+        # PYTHONPATH: the grading workers' kernel launcher (python -m autograder.sandbox) must be the baseline's too
+        env = {**os.environ, "PYTHONPATH": str(wt)}
+        out = subprocess.run(cmd, cwd=wt, capture_output=True, text=True, check=True, env=env).stdout
+        times = {}
+        for line in out.splitlines():
+            print(f"baseline {args.baseline}: {line}")
+            m = re.search(r"--jobs (\d+): ([0-9.]+) s", line)
+            if m and int(m.group(1)) in jobs_list:
+                times[int(m.group(1))] = float(m.group(2))
+        return times
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(wt)], check=False)
+        shutil.rmtree(wt.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

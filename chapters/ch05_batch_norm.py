@@ -321,7 +321,7 @@ check_close(run_student(batch_norm_forward, _x, np.array([2.0, 1.0]), np.array([
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch05-bn-backward-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ### Exercise 2 — `batch_norm_backward` · 6 points
+# ### Exercise 2 — `batch_norm_backward` · 6 points (dx 3, dgamma 2, dbeta 1)
 #
 # Write `batch_norm_backward(dout, x, gamma, eps=1e-5)` returning `(dx, dgamma, dbeta)`, the
 # gradients of a loss $L$ with respect to `x` (shape `(N, D)`), `gamma` and `beta` (shape `(D,)`),
@@ -361,28 +361,31 @@ def batch_norm_backward(dout, x, gamma, eps=1e-5):
 # %% nbgrader={"grade": true, "grade_id": "ch05-bn-backward-test", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 import dlcore.batchnorm as _bn
-from dlcore.testing import check_close, check_gradient, check_shape, run_student
+from dlcore.testing import check_close, check_gradient, check_shape, part, run_student
 
+# three independent parts: dx (3 points), dgamma (2), dbeta (1)
 _ref = (_bn.batch_norm_backward,)
 _rng = np.random.default_rng(7)
 _x, _g, _b, _dout = _rng.normal(size=(6, 3)), _rng.normal(size=3), _rng.normal(size=3), _rng.normal(size=(6, 3))
 _res = run_student(batch_norm_backward, _dout, _x, _g, forbid=_ref)
 assert isinstance(_res, tuple) and len(_res) == 3, f"batch_norm_backward: expected a tuple (dx, dgamma, dbeta), got {type(_res).__name__}"
 _dx, _dg, _db = _res
-check_shape(_dx, (6, 3), "dx")
-check_shape(_dg, (3,), "dgamma")
-check_shape(_db, (3,), "dbeta")
 # by hand: x = [[1], [3]] (x_hat = [-1, 1]), dout = [[1], [0]]: dbeta = 1, dgamma = -1, and with two
 # examples x_hat is always ±1 whatever x is, so dx = 0
 _dx1, _dg1, _db1 = run_student(batch_norm_backward, np.array([[1.0], [0.0]]), np.array([[1.0], [3.0]]), np.ones(1), eps=0.0, forbid=_ref)
-check_close(_db1, [1.0], "dbeta for dout = [[1], [0]]")
-check_close(_dg1, [-1.0], "dgamma for x = [[1], [3]], dout = [[1], [0]]")
-check_close(_dx1, [[0.0], [0.0]], "dx for a batch of two (x_hat = ±1 does not depend on x)", atol=1e-12)
-# against dlcore on the seeded input
 _rdx, _rdg, _rdb = _bn.batch_norm_backward(_dout, _bn.batch_norm_forward(_x, _g, _b)[1])
-check_close(_dx, _rdx, "dx compared with dlcore.batchnorm.batch_norm_backward")
-check_close(_dg, _rdg, "dgamma compared with dlcore")
-check_close(_db, _rdb, "dbeta compared with dlcore")
+with part(1, "dbeta"):
+    check_shape(_db, (3,), "dbeta")
+    check_close(_db1, [1.0], "dbeta for dout = [[1], [0]]")
+    check_close(_db, _rdb, "dbeta compared with dlcore")
+with part(2, "dgamma"):
+    check_shape(_dg, (3,), "dgamma")
+    check_close(_dg1, [-1.0], "dgamma for x = [[1], [3]], dout = [[1], [0]]")
+    check_close(_dg, _rdg, "dgamma compared with dlcore")
+with part(3, "dx"):
+    check_shape(_dx, (6, 3), "dx")
+    check_close(_dx1, [[0.0], [0.0]], "dx for a batch of two (x_hat = ±1 does not depend on x)", atol=1e-12)
+    check_close(_dx, _rdx, "dx compared with dlcore.batchnorm.batch_norm_backward")
 print("visible tests passed")
 ### BEGIN HIDDEN TESTS
 for _seed in (11, 12, 13):
@@ -392,10 +395,13 @@ for _seed in (11, 12, 13):
     _g, _b, _dout = _rng.normal(size=_d), _rng.normal(size=_d), _rng.normal(size=(_n, _d))
     _eps = float(_rng.choice([1e-5, 1e-2]))
     _dx, _dg, _db = run_student(batch_norm_backward, _dout, _x, _g, eps=_eps, forbid=_ref)
-    check_gradient(lambda v: float(np.sum(_bn.batch_norm_forward(v, _g, _b, eps=_eps)[0] * _dout)), _x, _dx,
-                   f"dx on shape {(_n, _d)}")
-    check_gradient(lambda v: float(np.sum(_bn.batch_norm_forward(_x, v, _b, eps=_eps)[0] * _dout)), _g, _dg, "dgamma")
-    check_gradient(lambda v: float(np.sum(_bn.batch_norm_forward(_x, _g, v, eps=_eps)[0] * _dout)), _b, _db, "dbeta")
+    with part(3, "dx"):
+        check_gradient(lambda v: float(np.sum(_bn.batch_norm_forward(v, _g, _b, eps=_eps)[0] * _dout)), _x, _dx,
+                       f"dx on shape {(_n, _d)}")
+    with part(2, "dgamma"):
+        check_gradient(lambda v: float(np.sum(_bn.batch_norm_forward(_x, v, _b, eps=_eps)[0] * _dout)), _g, _dg, "dgamma")
+    with part(1, "dbeta"):
+        check_gradient(lambda v: float(np.sum(_bn.batch_norm_forward(_x, _g, v, eps=_eps)[0] * _dout)), _b, _db, "dbeta")
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -456,7 +456,7 @@ check_close(run_student(avg_pool2d_backward, dout, x.shape, 3, forbid=(ref,)), r
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch08-convback-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #
-# ## Exercise 3 — `conv2d_backward` (5 points)
+# ## Exercise 3 — `conv2d_backward` (5 points: dx 3, dw 1, db 1)
 #
 # Write the backward pass of a stride-1 convolution with zero padding `padding`:
 #
@@ -505,7 +505,8 @@ def conv2d_backward(dout, x, w, padding=0):
 # %% nbgrader={"grade": true, "grade_id": "ch08-convback-test", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 from dlcore import conv
-from dlcore.testing import check_close, check_shape, check_gradient, run_student
+from dlcore.testing import check_close, check_shape, check_gradient, part, run_student
+# three independent parts: dx (3 points), dw (1), db (1)
 refs = (conv.conv2d_backward, conv.full_convolve2d)
 # one δ stamps the kernel onto the input (section 3)
 x = np.arange(36, dtype=float).reshape(1, 1, 6, 6) / 10
@@ -514,11 +515,16 @@ dz = np.zeros((1, 1, 4, 4)); dz[0, 0, 1, 2] = 1.0
 res = run_student(conv2d_backward, dz, x, w, forbid=refs)
 assert isinstance(res, tuple) and len(res) == 3, f"conv2d_backward must return (dx, dw, db), got {type(res)}"
 dx, dw, db = res
-check_shape(dx, (1, 1, 6, 6), "dx"); check_shape(dw, (1, 1, 3, 3), "dw"); check_shape(db, (1,), "db")
 expected = np.zeros((1, 1, 6, 6)); expected[0, 0, 1:4, 2:5] = w[0, 0]
-check_close(dx, expected, "dx for a single δ at (1, 2): the kernel placed at rows 1-3, columns 2-4")
-check_close(dw, x[:, :, 1:4, 2:5], "dw for a single δ at (1, 2): the input patch it saw")
-check_close(db, [1.0], "db = sum of δ")
+with part(3, "dx"):
+    check_shape(dx, (1, 1, 6, 6), "dx")
+    check_close(dx, expected, "dx for a single δ at (1, 2): the kernel placed at rows 1-3, columns 2-4")
+with part(1, "dw"):
+    check_shape(dw, (1, 1, 3, 3), "dw")
+    check_close(dw, x[:, :, 1:4, 2:5], "dw for a single δ at (1, 2): the input patch it saw")
+with part(1, "db"):
+    check_shape(db, (1,), "db")
+    check_close(db, [1.0], "db = sum of δ")
 # compared with dlcore on a seeded input with channels and padding
 rng = np.random.default_rng(10)
 x = rng.normal(size=(2, 3, 6, 5)); w = rng.normal(size=(4, 3, 3, 3)); b = rng.normal(size=4)
@@ -526,9 +532,12 @@ out, cache = conv.conv2d_forward(x, w, b, padding=1)
 dout = rng.normal(size=out.shape)
 rdx, rdw, rdb = conv.conv2d_backward(dout, cache)
 dx, dw, db = run_student(conv2d_backward, dout, x, w, 1, forbid=refs)
-check_close(dx, rdx, "dx (padding=1) compared with dlcore")
-check_close(dw, rdw, "dw (padding=1) compared with dlcore")
-check_close(db, rdb, "db (padding=1) compared with dlcore")
+with part(3, "dx"):
+    check_close(dx, rdx, "dx (padding=1) compared with dlcore")
+with part(1, "dw"):
+    check_close(dw, rdw, "dw (padding=1) compared with dlcore")
+with part(1, "db"):
+    check_close(db, rdb, "db (padding=1) compared with dlcore")
 ### BEGIN HIDDEN TESTS
 for seed in range(3):
     rng = np.random.default_rng(300 + seed)
@@ -541,10 +550,15 @@ for seed in range(3):
     dx, dw, db = run_student(conv2d_backward, dout, x, w, P, forbid=refs)
     rdx, rdw, rdb = conv.conv2d_backward(dout, cache)
     what = f"x{x.shape}, w{w.shape}, padding={P}"
-    check_close(dx, rdx, f"dx, {what}"); check_close(dw, rdw, f"dw, {what}"); check_close(db, rdb, f"db, {what}")
-    check_gradient(lambda xx: np.sum(conv.conv2d_forward(xx, w, b, padding=P)[0] * dout), x, dx, f"dx, {what}")
-    check_gradient(lambda ww: np.sum(conv.conv2d_forward(x, ww, b, padding=P)[0] * dout), w, dw, f"dw, {what}")
-    check_gradient(lambda bb: np.sum(conv.conv2d_forward(x, w, bb, padding=P)[0] * dout), b, db, f"db, {what}")
+    with part(3, "dx"):
+        check_close(dx, rdx, f"dx, {what}")
+        check_gradient(lambda xx: np.sum(conv.conv2d_forward(xx, w, b, padding=P)[0] * dout), x, dx, f"dx, {what}")
+    with part(1, "dw"):
+        check_close(dw, rdw, f"dw, {what}")
+        check_gradient(lambda ww: np.sum(conv.conv2d_forward(x, ww, b, padding=P)[0] * dout), w, dw, f"dw, {what}")
+    with part(1, "db"):
+        check_close(db, rdb, f"db, {what}")
+        check_gradient(lambda bb: np.sum(conv.conv2d_forward(x, w, bb, padding=P)[0] * dout), b, db, f"db, {what}")
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -4,6 +4,11 @@ Named in the spirit of ``numpy.testing`` and ``torch.testing``: assertions that 
 result with what was expected and say both. Unlike those, importing it arms it, so it is
 never imported by ``from dlcore import *``; each chapter's setup cell imports it by name.
 
+In the notebook these checks teach: a student sees at once what failed. They decide no
+grade. The autograder runs each test cell's code again in its own process, against the
+student's functions in a fresh sandbox, with ``autograder.checks`` standing in for this
+module (``autograder/trusted.py``); the hardening below only keeps a student's own view honest.
+
 Each chapter's first (locked) cell imports this module, before any student code runs. On
 import it keeps its own references to the numpy and builtin functions it uses and takes a
 snapshot of the names a student could rebind (``numpy``, ``builtins``, ``dlcore`` and this

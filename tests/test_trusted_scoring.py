@@ -25,7 +25,7 @@ import students as S  # noqa: E402
 from autograder.release import hidden_lines, release  # noqa: E402
 
 pytestmark = pytest.mark.slow
-CH1, CH8 = "ch01_objective_functions", "ch08_cnn_backprop"
+CH1, CH5, CH8 = "ch01_objective_functions", "ch05_batch_norm", "ch08_cnn_backprop"
 MSE = "ch01-mse_loss-impl"
 WRONG = "def mse_loss(pred, target):\n    return 0.0\n"
 
@@ -131,6 +131,11 @@ def conv2d_backward(dout, x, w, padding=0):
     return d_in, dk, d_bias
 '''
 
+# partial credit decided by the grader, per independent part
+BN_PARTIAL = ("def batch_norm_backward(dout, x, gamma, eps=1e-5):\n"
+              "    xhat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)\n"
+              "    return np.zeros_like(x), (dout * xhat).sum(axis=0), dout.sum(axis=0)  # dx is missing\n")
+
 # a str whose == is always true
 YES_STR = ("class Yes(str):\n    def __eq__(self, other):\n        return True\n"
            "    def __ne__(self, other):\n        return False\n    __hash__ = str.__hash__\n"
@@ -146,9 +151,9 @@ def _cli(*args, timeout=900):
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("trusted")
     course = base / "course"
-    release([CH1, CH8], quiet=True, out=course)
+    release([CH1, CH5, CH8], quiet=True, out=course)
     root = base / "root"
-    nbs = {ch: (S.load(course / ch / f"{ch}.ipynb"), S.load(REPO / "solutions" / ch / f"{ch}.ipynb")) for ch in (CH1, CH8)}
+    nbs = {ch: (S.load(course / ch / f"{ch}.ipynb"), S.load(REPO / "solutions" / ch / f"{ch}.ipynb")) for ch in (CH1, CH5, CH8)}
     stu1, sol1 = nbs[CH1]
     stu8, sol8 = nbs[CH8]
     S.write(root, "perfect", CH1, S.perfect(stu1, sol1))
@@ -159,6 +164,11 @@ def graded(tmp_path_factory):
         S.write(root, name, CH1, S.fill(stu1, {MSE: src}))
     S.write(root, "yes_str", CH8, S.fill(stu8, {"ch08-findbug-impl": YES_STR}))
     S.write(root, "copier", CH8, S.fill(stu8, {"ch08-convback-impl": COPIED_CONVBACK}))
+    stu5, _ = nbs[CH5]
+    S.write(root, "bn_partial", CH5, S.fill(stu5, {"ch05-bn-backward-impl": BN_PARTIAL}))
+    norot = S.solution_sources(sol8)["ch08-convback-impl"].replace("w_rot = w[:, :, ::-1, ::-1]", "w_rot = w")
+    assert "w_rot = w\n" in norot
+    S.write(root, "conv_norot", CH8, S.fill(stu8, {"ch08-convback-impl": norot}))
     run = _cli("grade", "--root", root, "--jobs", "2", "--timeout", "60", "--no-progress", "--sandbox", "bwrap")
     out = _cli("export", "--root", root, "--csv", base / "grades.csv")
     assert out.returncode == 0, out.stderr
@@ -202,6 +212,18 @@ def test_every_route_to_the_reference_is_flagged_and_earns_nothing(graded, stude
     assert float(row[CH1]) == 0.0, row
 
 
+def test_partial_credit_per_part_comes_from_the_grader(graded):
+    rows = graded["rows"]
+    assert float(rows["bn_partial"][CH5]) == 3.0, rows["bn_partial"]   # dgamma 2 + dbeta 1; dx 0
+    assert float(rows["conv_norot"][CH8]) == 2.0, rows["conv_norot"]   # dw 1 + db 1; dx (no rotation) 0
+    nb = json.loads((graded["root"] / "autograded" / "conv_norot" / CH8 / f"{CH8}.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "ch08-convback-test")
+    verdict = "".join(cell["outputs"][0]["data"]["text/html"])
+    assert "Autograder: 2 of 5 points." in verdict
+    assert "✓ dw: 1 of 1" in verdict and "✓ db: 1 of 1" in verdict and "✗ dx: 0 of 3" in verdict
+    assert "dx for a single δ at (1, 2)" in verdict    # a visible check: says what was expected
+
+
 def test_a_renamed_copy_of_the_reference_is_flagged(graded):
     row = graded["rows"]["copier"]
     assert f"{CH8}:similar-to-reference:ch08-convback-impl" in _flags(row), row
@@ -221,3 +243,10 @@ def test_feedback_says_why_and_never_shows_hidden_code(graded):
     # the hidden tests never reached the student's kernel: not in the notebook it executed
     nb = json.loads((root / "autograded" / "transformer" / CH1 / f"{CH1}.ipynb").read_text())
     assert "BEGIN HIDDEN TESTS" not in json.dumps(nb)
+
+
+
+def test_the_similarity_report_is_inert_and_lists_the_copy(graded):
+    report = (graded["root"] / "reports" / "similarity.html").read_text()
+    assert "<script" not in report.lower()
+    assert "copier" in report and "dlcore.conv.conv2d_backward_loops" in report and "d_bias" in report

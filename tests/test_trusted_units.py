@@ -171,3 +171,22 @@ def test_verdict_is_the_first_output_nbgrader_reads_as_points():
                                    execution_count=1)])
     assert determine_grade(cell) == (1.5, 3.0)
     assert "<script>" not in out.data["text/html"] and "&lt;script&gt;" in out.data["text/html"]
+
+
+def test_a_grading_process_that_cannot_start_is_the_graders_error_not_a_zero(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (tmp_path / "lib").mkdir()   # no runner.py in it
+    with pytest.raises(trusted.ScoringUnavailable, match=trusted.UNAVAILABLE):
+        trusted.Session(tmp_path / "lib", str(run), timeout=5)
+
+
+def test_students_see_reference_calls_but_not_similarity_findings_naming_others():
+    from autograder.feedback import banner
+    from autograder.grade import Result
+
+    r = Result("s1", "ch08_cnn_backprop", "graded", 5, 13, flags=[
+        "similar:ch08-convback-impl:s2", "similar-to-reference:ch08-convback-impl", "reference-call:ch08-maxpool-test"])
+    page = banner(r)
+    assert "s2" not in page and "similar" not in page
+    assert "ch08-maxpool-test" in page and "not available while your functions are graded" in page
