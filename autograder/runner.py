@@ -153,7 +153,7 @@ class Runner:
             reply["stderr"] = sys.stderr.getvalue()
             sys.stdout, sys.stderr = out, err
         if watch.seen:
-            reply["error"] = {"type": "IntegrityError", "message": f"INTEGRITY: calls the reference {watch.seen[0]}",
+            reply["error"] = {"type": "IntegrityError", "message": f"calls the reference {watch.seen[0]}",
                               "where": ""}
             reply.pop("value", None)
         reply["withheld"] = sorted(set(_withheld_log()[withheld_before:]))

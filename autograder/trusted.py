@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import plaindata as P
+from dlcore.testing import INTEGRITY_MARK  # defined once, in the checking module
 
 HERE = Path(__file__).resolve().parent
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
@@ -399,8 +400,8 @@ class Remote:
         if err:
             etype = str(err.get("type", "Error")) if isinstance(err, dict) else "Error"
             msg = str(err.get("message", "")) if isinstance(err, dict) else str(err)
-            if etype == "IntegrityError" or msg.startswith("INTEGRITY:"):
-                self.log.watched.add(msg.replace("INTEGRITY: calls the reference ", ""))
+            if etype == "IntegrityError":
+                self.log.watched.add(msg.replace("calls the reference ", ""))
             raise StudentError(etype, msg, str(err.get("where", "")) if isinstance(err, dict) else "")
         return reply.get("value")
 
@@ -608,8 +609,8 @@ def describe(exc: BaseException, hidden: bool) -> str:
     """What went wrong, for the student; a hidden test says which kind of case, never its values."""
     if isinstance(exc, StudentError):
         where = f" ({exc.where})" if exc.where else ""
-        if exc.etype == "IntegrityError" or exc.message.startswith("INTEGRITY:"):
-            return f"INTEGRITY: your function {exc.message.replace('INTEGRITY: ', '')}; the exercise asks you to implement it"
+        if exc.etype == "IntegrityError":
+            return f"{INTEGRITY_MARK} your function {exc.message}; the exercise asks you to implement it"
         if exc.etype == "ReferenceWithheld":
             return _short(exc.message)
         said = _short(exc.message, 200) or ("it is not written yet" if exc.etype == "NotImplementedError" else "")
