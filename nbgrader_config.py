@@ -19,6 +19,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     SaveAutoGrades)
 
 from autograder.mathsvg import RenderMath
+from autograder.rubric import RubricFeedback, ShowRubric
 from autograder.preprocessors import DropDuplicateIds, SandboxExecute, SanitizeNotebook, TrimTracebacks, TrustedScore
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -49,9 +50,12 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateIds, OverwriteKe
 # own process against the student's functions in a fresh sandbox (autograder/trusted.py), and puts
 # its verdict first among each test cell's outputs, where SaveAutoGrades reads the score.
 c.Autograde.autograde_preprocessors = [ClearHiddenTests, SandboxExecute, SanitizeNotebook, IgnorePattern,
-                                       ClearMetadataPreprocessor, LimitOutput, TrustedScore, SaveAutoGrades,
-                                       AssignLatePenalties, CheckCellMetadata]
+                                       ClearMetadataPreprocessor, LimitOutput, TrustedScore, ShowRubric,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.TrustedScore.source_directory = os.path.join(_repo, "solutions")
+# Each written answer's rubric (lines R1, R2, …) follows it in formgrader; the grader cites the
+# lines that apply in the comment ("R1 R2=0.5") and the feedback marks them (autograder/rubric.py).
+c.ShowRubric.source_directory = os.path.join(_repo, "solutions")
 c.OverwriteCells.add_missing_cells = True
 # Formulas are drawn as inline SVG at feedback time (autograder.mathsvg): the page needs no MathJax CDN.
 # MathJax for the formgrader from the instructor's own server (jupyter-server-mathjax), not a CDN:
@@ -59,4 +63,5 @@ c.OverwriteCells.add_missing_cells = True
 from nbgrader.server_extensions.formgrader.handlers import template_path as _nbgrader_templates  # noqa: E402
 
 c.HTMLExporter.extra_template_basedirs = [os.path.join(_repo, "autograder", "templates"), _nbgrader_templates]
-c.GenerateFeedback.preprocessors = [TrimTracebacks, ClearHiddenTests, GetGrades, RenderMath, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [TrimTracebacks, ClearHiddenTests, GetGrades, RubricFeedback, RenderMath,
+                                    CSSHTMLHeaderPreprocessor]

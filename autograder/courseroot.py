@@ -51,6 +51,7 @@ def configure(c, root, source=REPO / "solutions") -> None:
     # the source, also when formgrader's own "autograde" runs it.
     c.SanitizeNotebook.source_directory = cd.source_directory
     c.TrustedScore.source_directory = cd.source_directory
+    c.ShowRubric.source_directory = cd.source_directory
     c.TrustedScore.cache_directory = str(root / ".autograder" / "trusted-lib")
 
 

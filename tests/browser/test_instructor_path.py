@@ -133,17 +133,25 @@ def test_instructor_path_end_to_end(term, page, artifacts):
         t0 = time.monotonic()
         page.goto(f"{url}/formgrader/submissions/{alice['id']}/", timeout=90_000)
         page.wait_for_function("() => window.MathJax && window.MathJax.Hub", timeout=60_000)
+        # each written answer's rubric is beside it, its lines labelled for the grader to cite
+        assert page.locator("text=Graders: cite the lines that apply").count() == len(WRITTEN)
         for gid, points in zip(WRITTEN, ("2", "1.5")):
             box = page.locator(f"input.score#{gid}")
             box.wait_for(timeout=60_000)
             box.fill(points)
             box.press("Tab")
+        note = page.locator(f"textarea#{WRITTEN[1]}-comment")
+        note.fill("R1; R2=0.5: the 500x overshoot near z = 0 is missing")
+        note.press("Tab")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             grades = requests.get(f"{url}/formgrader/api/grades", params={"submission_id": alice["id"]},
                                   timeout=30).json()
             manual = {g["name"]: g["manual_score"] for g in grades if g["name"] in WRITTEN}
-            if manual == {WRITTEN[0]: 2.0, WRITTEN[1]: 1.5}:
+            comments = requests.get(f"{url}/formgrader/api/comments", params={"submission_id": alice["id"]},
+                                    timeout=30).json()
+            said = {c["name"]: c["manual_comment"] for c in comments}
+            if manual == {WRITTEN[0]: 2.0, WRITTEN[1]: 1.5} and (said.get(WRITTEN[1]) or "").startswith("R1"):
                 break
             time.sleep(0.3)
         assert manual == {WRITTEN[0]: 2.0, WRITTEN[1]: 1.5}, manual
@@ -158,7 +166,11 @@ def test_instructor_path_end_to_end(term, page, artifacts):
     for s in ("alice", "bob", "carol"):
         fb = root / "feedback" / s / CH / f"{CH}.html"
         assert stat.S_IMODE(fb.stat().st_mode) & 0o044 == 0o044, oct(fb.stat().st_mode)
-    assert "13.5" in (root / "feedback" / "alice" / CH / f"{CH}.html").read_text()
+    alice_page = (root / "feedback" / "alice" / CH / f"{CH}.html").read_text()
+    assert "13.5" in alice_page
+    # the rubric lines the grader cited, marked for the student, with the grader's comment
+    assert "✓ <strong>R1</strong> — 1 of 1" in alice_page and "✓ <strong>R2</strong> — 0.5 of 1" in alice_page
+    assert "the 500x overshoot near z = 0 is missing" in alice_page
     page.set_content((root / "feedback" / "alice" / CH / f"{CH}.html").read_text(), wait_until="load", timeout=60_000)
     assert not external, f"the feedback page asked for non-local resources: {external}"
     if os.getuid() == 0 and shutil.which("useradd") and shutil.which("runuser"):
