@@ -94,6 +94,7 @@ def grading_config(s: Settings):
     cfg.SandboxExecute.budget = int(s.budget)
     cfg.SandboxExecute.kernel_name = KERNEL_NAME
     cfg.TrustedScore.timeout = int(s.timeout)  # (source folders: courseroot.configure)
+    cfg.TrustedScore.budget = int(s.budget)
     cfg.KernelManager.transport = "ipc"
     # IPC sockets live in the worker's private runtime directory, the one place bound writable.
     cfg.KernelManager.ip = os.path.join(os.environ.get("JUPYTER_RUNTIME_DIR", tempfile.gettempdir()), "kernel-ipc")

@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-MAX_BYTES = 256 * 2**20     # one message, encoded
+MAX_BYTES = 64 * 2**20      # one message, encoded (the largest a test sends is under 1 MiB)
 MAX_DEPTH = 64
 NUMERIC_KINDS = "biufc"
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")

@@ -358,10 +358,10 @@ class TrustedScore(NbGraderPreprocessor):
     """Decide every test cell's points outside the student's process (:mod:`autograder.trusted`).
 
     Runs after the notebook was executed and sanitized, before ``SaveAutoGrades``. For each
-    autograded test cell it puts the grader's verdict first among the cell's outputs, as an
-    ``execute_result`` whose plain text is the points (nbgrader reads the first such output as
-    the cell's score and stops there) and whose HTML says, for the student, what passed and
-    what failed. What the student's own process printed follows, unchanged and no longer
+    autograded test cell it puts the grader's verdict first among the cell's outputs: a line of
+    text that says, for the student, what passed and what failed, then an ``execute_result``
+    whose plain text is the points (nbgrader reads the first such output as the cell's score
+    and stops there). What the student's own process printed follows, unchanged and no longer
     counted.
     """
 
@@ -370,6 +370,7 @@ class TrustedScore(NbGraderPreprocessor):
     cache_directory = Unicode("", help="Where the sandbox's library (a dlcore without references) is built."
                               ).tag(config=True)
     timeout = Integer(30, help="Seconds the student's code may take per test cell.").tag(config=True)
+    budget = Integer(300, help="Seconds the student's code may take over the whole notebook.").tag(config=True)
     report = Unicode("", help="A JSON file for the grader: verdicts, notes and flags.").tag(config=True)
 
     def preprocess(self, nb, resources):
@@ -385,7 +386,7 @@ class TrustedScore(NbGraderPreprocessor):
         status = os.environ.get("DLCOURSE_SANDBOX_STATUS")
         cache = self.cache_directory or os.path.join(tempfile.gettempdir(), "dlcourse-trusted-lib")
         outcome = score_notebook(nb, source_nb, timeout=self.timeout, cache_root=Path(cache), runtime=runtime,
-                                 status=(status + ".trusted") if status else None)
+                                 status=(status + ".trusted") if status else None, budget=self.budget)
         self._verdicts = outcome.verdicts
         nb, resources = super().preprocess(nb, resources)
         report = self.report or os.environ.get("DLCOURSE_TRUSTED_REPORT", "")
@@ -412,31 +413,20 @@ class TrustedScore(NbGraderPreprocessor):
             from autograder.trusted import Verdict
 
             v = Verdict(gid, 0.0, points, "this test could not be run by the grader")
-        cell.outputs = [verdict_output(v)] + [o for o in cell.outputs]
+        cell.outputs = verdict_outputs(v) + [o for o in cell.outputs]
         return cell, resources
 
 
-def verdict_output(v) -> NotebookNode:
-    """The grader's verdict as the first output of a test cell (see :class:`TrustedScore`)."""
-    import html
-
-    ok = v.points >= v.max_points
-    colour = "#2e7d32" if ok else ("#b26a00" if v.points > 0 else "#c62828")
-    head = f"Autograder: {v.points:g} of {v.max_points:g} points."
-    lines = [f"<b>{html.escape(head)}</b>"]
-    if v.message:
-        lines.append(" " + html.escape(v.message))
-    if v.parts:
-        items = "".join(f"<li>{'✓' if p[3] else '✗'} {html.escape(str(p[0]))}: {p[1]:g} of {p[2]:g}"
-                        f"{'' if p[3] else ' — ' + html.escape(str(p[4]))}</li>" for p in v.parts)
-        lines.append(f"<ul>{items}</ul>")
-    lines.append("<br><small>Your functions were run again by the grader, in a fresh process, on its own cases "
-                 "(hidden ones included). These points count, not what this cell printed in your notebook.</small>")
-    text_head = head + (" " + v.message if v.message else "")
-    plain = f"{v.points:g}"
-    body = (f'<div class="dlcourse-verdict" style="border-left:4px solid {colour};padding:4px 8px;'
-            f'background:#f7f7f7">{"".join(lines)}</div>')
-    node = NotebookNode(output_type="execute_result", execution_count=None, metadata=NotebookNode(),
-                        data=NotebookNode({"text/plain": plain, "text/html": body}))
-    node.metadata["dlcourse"] = NotebookNode({"verdict": text_head})
-    return node
+def verdict_outputs(v) -> list[NotebookNode]:
+    """The grader's verdict as the first outputs of a test cell (see :class:`TrustedScore`): a
+    line of text for the student, then an ``execute_result`` whose text is the points, which
+    nbgrader reads as the cell's score. Plain text only, like every other output."""
+    lines = [f"Autograder: {v.points:g} of {v.max_points:g} points." + (f" {v.message}" if v.message else "")]
+    for p in v.parts:
+        lines.append(f"  {'✓' if p[3] else '✗'} {p[0]}: {p[1]:g} of {p[2]:g}" + ("" if p[3] else f" — {p[4]}"))
+    lines.append("(Your functions were run again by the grader, in a fresh process, on its own cases, hidden ones "
+                 "included; these points count, not what this cell printed in your notebook.)")
+    text = NotebookNode(output_type="stream", name="stdout", text="\n".join(lines) + "\n")
+    points = NotebookNode(output_type="execute_result", execution_count=None, metadata=NotebookNode(),
+                          data=NotebookNode({"text/plain": f"{v.points:g}"}))
+    return [text, points]

@@ -261,13 +261,17 @@ class Handle:
 class Session:
     """One sandboxed runner process and the socket to it."""
 
+    _count = 0
+
     def __init__(self, lib: Path, runtime: str, timeout: float, status: str | None = None):
         self.timeout = timeout
         self.names: dict[str, str] = {}
         self.lent: list = []
         self.lent_ids: dict[int, int] = {}
         self.withheld: set[str] = set()
-        self.path = os.path.join(runtime, f"trusted-{os.getpid()}-{time.monotonic_ns()}.sock")
+        # short: a Unix socket's path must fit in 107 bytes (the runtime folder is already long)
+        Session._count += 1
+        self.path = os.path.join(runtime, f"t{Session._count}.sock")
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.server.bind(self.path)
         os.chmod(self.path, 0o666)
@@ -342,8 +346,9 @@ class Session:
                 out = {"op": "callback_result", "error": f"{type(exc).__name__}: {exc}"}
             P.send(self.sock, out, self._other)
 
-    def run_cell(self, source: str, statements: bool, filename: str) -> dict:
-        reply = self.request({"op": "exec", "source": source, "statements": statements, "filename": filename})
+    def run_cell(self, source: str, statements: bool, filename: str, limit: float | None = None) -> dict:
+        reply = self.request({"op": "exec", "source": source, "statements": statements, "filename": filename},
+                             limit=limit)
         names = reply.get("names")
         if isinstance(names, dict):
             self.names = {str(k): str(v) for k, v in names.items()}
@@ -632,8 +637,9 @@ class Scorer:
     """Score every test cell of one executed notebook (see the module docstring)."""
 
     def __init__(self, nb: dict, source_nb: dict, lib: Path, runtime: str, timeout: float,
-                 status: str | None = None):
+                 status: str | None = None, budget: float = 300.0):
         self.steps = plan(nb, source_nb)
+        self.budget_end = time.monotonic() + budget
         self.lib, self.runtime, self.timeout, self.status = lib, runtime, timeout, status
         self.session: Session | None = None
         self.done: list[tuple] = []        # exec steps run in the current session
@@ -658,9 +664,10 @@ class Scorer:
         return self.session
 
     def _exec(self, session: Session, step: tuple) -> dict:
+        limit = max(0.5, min(self.timeout, self.budget_end - time.monotonic()))
         if step[0] == "setup":
-            return session.run_cell(step[1], True, "<setup>")
-        return session.run_cell(step[2], False, f"<cell {step[1]}>")
+            return session.run_cell(step[1], True, "<setup>", limit)
+        return session.run_cell(step[2], False, f"<cell {step[1]}>", limit)
 
     def _status_reason(self) -> str:
         try:
@@ -697,8 +704,13 @@ class Scorer:
                 self.done.append((idx, step))
                 continue
             _, gid, source, points = step
+            left = self.budget_end - time.monotonic()
+            if left <= 0:
+                verdicts[gid] = Verdict(gid, 0.0, points, "not run: the grading of this notebook used up its time "
+                                        "budget on the cells before", flags=["time-budget"])
+                continue
             try:
-                v = run_test(self._start, gid, source, points, self.setup, self.timeout)
+                v = run_test(self._start, gid, source, points, self.setup, min(self.timeout, left))
             except GradingTimeout:
                 self.close()
                 v = Verdict(gid, 0.0, points, f"your function did not finish within the time limit of "
@@ -758,11 +770,11 @@ def library(source_nb: dict, cache_root: Path) -> Path:
 
 
 def score_notebook(nb: dict, source_nb: dict, *, timeout: float, cache_root: Path, runtime: str,
-                   status: str | None = None) -> "Outcome":
+                   status: str | None = None, budget: float = 300.0) -> "Outcome":
     """Verdicts per test cell, and what the instructor should know about the run."""
     Path(cache_root).mkdir(parents=True, exist_ok=True)
     lib = library(source_nb, Path(cache_root))
-    scorer = Scorer(nb, source_nb, lib, runtime, timeout, status)
+    scorer = Scorer(nb, source_nb, lib, runtime, timeout, status, budget)
     verdicts = scorer.run()
     routes = {step[1]: process_routes(step[2]) for step in scorer.steps if step[0] == "exec"}
     return Outcome(verdicts, scorer.notes, sorted(set(scorer.killed)),

@@ -43,7 +43,7 @@ F = build_fixture.CHAPTER
 PY = sys.executable
 USER_UID = 4242
 MEM_MIB, TMP_MIB = 1536, 64
-GRADE_OPTS = ["--jobs", "1", "--timeout", "10", "--budget", "150", "--mem", str(MEM_MIB), "--cpu", "60",
+GRADE_OPTS = ["--jobs", "2", "--timeout", "10", "--budget", "150", "--mem", str(MEM_MIB), "--cpu", "60",
               "--nproc", "64", "--tmp", str(TMP_MIB), "--no-progress", "--sandbox", "bwrap"]
 
 ENV_SECRET = "env_secret_token_5d1c"

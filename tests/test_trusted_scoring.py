@@ -160,8 +160,11 @@ def graded(tmp_path_factory):
     S.write(root, "perfect", CH8, S.perfect(stu8, sol8))
     S.write(root, "blank", CH1, stu1)
     S.write(root, "partial", CH1, S.fill(stu1, {MSE: S.solution_sources(sol1)[MSE]}))
+    # (attackers hand in only the exercises: the demo and explorer cells are theirs to delete, and
+    # the notebook runs faster without them)
+    lean1 = {**stu1, "cells": [c for c in stu1["cells"] if c["cell_type"] != "code" or c["metadata"].get("nbgrader")]}
     for name, src in {**ATTACKS_CH1, **{k: v[0] for k, v in REFERENCE_ROUTES.items()}}.items():
-        S.write(root, name, CH1, S.fill(stu1, {MSE: src}))
+        S.write(root, name, CH1, S.fill(lean1, {MSE: src}))
     S.write(root, "yes_str", CH8, S.fill(stu8, {"ch08-findbug-impl": YES_STR}))
     S.write(root, "copier", CH8, S.fill(stu8, {"ch08-convback-impl": COPIED_CONVBACK}))
     stu5, _ = nbs[CH5]
@@ -202,7 +205,9 @@ def test_honest_students_score_as_before(graded):
     assert float(rows["partial"][CH1]) == 2.0
     assert float(rows["blank"][CH1]) == 0.0
     for s in ("perfect", "partial", "blank"):
-        assert not [f for f in _flags(rows[s]) if "reference" in f or "similar" in f], rows[s]
+        assert not [f for f in _flags(rows[s]) if "reference" in f], rows[s]
+    # conv_norot is the model solution with one line changed: rightly near-identical to "perfect"
+    assert {f for f in _flags(rows["perfect"]) if "similar" in f} == {f"{CH8}:similar:ch08-convback-impl:conv_norot"}
 
 
 @pytest.mark.parametrize("student", sorted(REFERENCE_ROUTES))
@@ -218,7 +223,7 @@ def test_partial_credit_per_part_comes_from_the_grader(graded):
     assert float(rows["conv_norot"][CH8]) == 2.0, rows["conv_norot"]   # dw 1 + db 1; dx (no rotation) 0
     nb = json.loads((graded["root"] / "autograded" / "conv_norot" / CH8 / f"{CH8}.ipynb").read_text())
     cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "ch08-convback-test")
-    verdict = "".join(cell["outputs"][0]["data"]["text/html"])
+    verdict = "".join(cell["outputs"][0]["text"])
     assert "Autograder: 2 of 5 points." in verdict
     assert "✓ dw: 1 of 1" in verdict and "✓ db: 1 of 1" in verdict and "✗ dx: 0 of 3" in verdict
     assert "dx for a single δ at (1, 2)" in verdict    # a visible check: says what was expected

@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 from autograder import plaindata as P
 from autograder import trusted, withhold
-from autograder.preprocessors import verdict_output
+from autograder.preprocessors import verdict_outputs
 from autograder.release import chapters
 
 REPO = Path(__file__).resolve().parents[1]
@@ -164,16 +164,22 @@ def test_verdict_is_the_first_output_nbgrader_reads_as_points():
     from nbgrader.utils import determine_grade
 
     v = trusted.Verdict("ch00-x-test", 1.5, 3.0, "a <script>", parts=[("a", 1.5, 1.5, True, ""), ("b", 0, 1.5, False, "no")])
-    out = verdict_output(v)
+    outs = verdict_outputs(v)
+    student_said = [NotebookNode(output_type="stream", name="stderr", text="forged"),
+                    NotebookNode(output_type="execute_result", data={"text/plain": "3"}, metadata={}, execution_count=1)]
     cell = NotebookNode(cell_type="code", source="", metadata=NotebookNode(nbgrader=NotebookNode(
-        grade=True, solution=False, points=3, grade_id="ch00-x-test")),
-        outputs=[out, NotebookNode(output_type="execute_result", data={"text/plain": "3"}, metadata={},
-                                   execution_count=1)])
+        grade=True, solution=False, points=3, grade_id="ch00-x-test")), outputs=outs + student_said)
     assert determine_grade(cell) == (1.5, 3.0)
-    assert "<script>" not in out.data["text/html"] and "&lt;script&gt;" in out.data["text/html"]
+    assert [o.output_type for o in outs] == ["stream", "execute_result"]
+    assert set(outs[1].data) == {"text/plain"}      # plain text only, like every other output
+    assert "Autograder: 1.5 of 3 points. a <script>" in outs[0].text
+    assert "✓ a: 1.5 of 1.5" in outs[0].text and "✗ b: 0 of 1.5 — no" in outs[0].text
 
 
-def test_a_grading_process_that_cannot_start_is_the_graders_error_not_a_zero(tmp_path):
+def test_a_grading_process_that_cannot_start_is_the_graders_error_not_a_zero():
+    import tempfile
+
+    tmp_path = Path(tempfile.mkdtemp(prefix="dlc-", dir="/tmp"))   # a Unix socket's path is short
     run = tmp_path / "run"
     run.mkdir()
     (tmp_path / "lib").mkdir()   # no runner.py in it

@@ -4,8 +4,10 @@ Open the student notebook, Run All, wait for the kernel, move a slider with the 
 and check that (1) the figure's pixels changed, (2) the numbers the read-out shows are what
 dlcore computes for the new setting (the explorer is rebuilt here, headless, from the
 parameters the page reports), (3) no JavaScript console error and no error output outside
-the unsolved exercises. A screenshot of each explorer after the change is kept in
-``test-artifacts/browser/``.
+the unsolved exercises; then, in the same page at 1280 px (:mod:`tests.browser.figures`), that
+no control label is clipped, a Chinese glossary term renders in real glyphs, and the first
+self-check answers with its explanation. A screenshot of each explorer after the change is kept
+in ``test-artifacts/browser/``.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import pytest
 
 from dlcore.explorers import EXPLORERS, get_factory
 
+from .figures import check_figures
 from .lab import (CANVAS_WATCH_JS, LATENCY_RESULT_JS, canvas_digest, error_outputs, open_notebook, readout,
                   run_all, shutdown_kernels)
 
@@ -48,6 +51,7 @@ def fresh_kernels(lab_server):
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_explorer_in_lab(chapter, lab_server, page, artifacts, fresh_kernels):
+    page.set_viewport_size({"width": 1280, "height": 900})
     open_notebook(page, lab_server["url"], f"{chapter}/{chapter}.ipynb")
     run_all(page)
     explorer = page.locator(".dl-explorer").first
@@ -96,3 +100,5 @@ def test_explorer_in_lab(chapter, lab_server, page, artifacts, fresh_kernels):
     assert not bad_console, f"JavaScript console errors: {bad_console}"
     stray = [(src[:80], err[:200]) for src, err in error_outputs(page) if not _is_exercise_error(src)]
     assert not stray, f"error output outside the exercises: {stray}"
+
+    check_figures(page, chapter, artifacts)

@@ -1,4 +1,5 @@
-"""Explorers and self-checks as a student sees them in JupyterLab at 1280 px (Chromium, Playwright).
+"""What the explorers and self-checks look like to a student in JupyterLab at 1280 px (used by
+``test_explorers_browser.py``, which opens each chapter once for both).
 
 Per chapter, after Run All in the student notebook: (1) no control label of the explorer is
 clipped (each label's scrollWidth ≤ its clientWidth, so "temperat…" cannot come back); (2) a
@@ -11,15 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
-from dlcore.explorers import EXPLORERS
-
-from .lab import open_notebook, run_all, shutdown_kernels
-
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-CHAPTERS = [ch for ch in EXPLORERS if (ROOT / "course" / ch / f"{ch}.ipynb").exists()]
 
 CLIPPED_LABELS_JS = """
 (sel) => {
@@ -63,12 +57,6 @@ CJK_GLYPHS_JS = """
 """
 
 
-@pytest.fixture
-def fresh_kernels(lab_server):
-    yield
-    shutdown_kernels(lab_server["url"])
-
-
 def _glossary_term(chapter: str) -> str:
     """The first Chinese term of the chapter's glossary table (two or more CJK characters)."""
     import re
@@ -91,12 +79,9 @@ def _scroll_until(page, locator, timeout_s: float = 60.0) -> None:
     locator.first.scroll_into_view_if_needed(timeout=30_000)
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_labels_unclipped_cjk_rendered_and_a_self_check_answers(chapter, lab_server, page, artifacts,
-                                                                fresh_kernels):
-    page.set_viewport_size({"width": 1280, "height": 900})
-    open_notebook(page, lab_server["url"], f"{chapter}/{chapter}.ipynb")
-    run_all(page)
+def check_figures(page, chapter: str, artifacts) -> None:
+    """(1) no clipped control label, (2) a glossary term drawn in real CJK glyphs, (3) a self-check
+    answered with its explanation: in the notebook already open and run in ``page``."""
     nb = page.locator(".jp-NotebookPanel:visible")   # Lab may restore earlier notebooks as hidden tabs
     explorer = nb.locator(".dl-explorer").first
     explorer.wait_for(state="attached", timeout=60_000)
