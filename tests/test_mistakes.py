@@ -1,0 +1,94 @@
+"""The hidden tests catch the usual mistakes: every wrong implementation in ``tests/mistakes/``
+scores exactly the points it is declared to earn (0, or the parts it does not break), the model
+solution scores full marks, and the feedback says what went wrong.
+
+One sandboxed grading process per chapter (``autograder.trusted``, as ``grade`` uses it): the
+model solutions run first, then each mistake replaces its exercise's function, the exercise's
+test runs in the grader's process, and the model solution is put back.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from autograder import trusted
+from autograder.sandbox import bwrap_works
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+CHAPTERS = sorted(p.stem for p in (REPO / "tests" / "mistakes").glob("ch*.py"))
+MODULES = {ch: importlib.import_module(f"mistakes.{ch}") for ch in CHAPTERS}
+CASES = [(ch, impl, name) for ch in CHAPTERS for impl, named in MODULES[ch].MISTAKES.items() for name in named]
+
+
+def _chapter_dir(ch: str) -> str:
+    return next(p.name for p in (REPO / "solutions").iterdir() if p.name.startswith(ch + "_"))
+
+
+@pytest.fixture(scope="module")
+def graded():
+    out = {}
+    for ch in CHAPTERS:
+        name = _chapter_dir(ch)
+        src = json.loads((REPO / "solutions" / name / f"{name}.ipynb").read_text())
+        cells = {c["metadata"]["nbgrader"]["grade_id"]: c for c in src["cells"]
+                 if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+        model = {g: "".join(c["source"]) for g, c in cells.items()
+                 if c["cell_type"] == "code" and c["metadata"]["nbgrader"].get("solution")}
+        steps = [s for s in trusted.plan(src, src) if s[0] in ("setup", "exec")]
+        tests = {g: ("".join(c["source"]), float(c["metadata"]["nbgrader"]["points"])) for g, c in cells.items()
+                 if trusted.is_test(c)}
+        for g, (code, pts) in tests.items():
+            steps.append(("test", f"{g}#model", code, pts))
+        for impl, named in MODULES[ch].MISTAKES.items():
+            test = impl.replace("-impl", "-test")
+            for mistake, (code, _) in named.items():
+                steps += [("exec", f"{impl}#{mistake}", code), ("test", f"{test}#{mistake}", *tests[test]),
+                          ("exec", impl, model[impl])]
+        run = Path(tempfile.mkdtemp(prefix="dlm-", dir="/tmp"))   # a Unix socket's path is short
+        os.environ.setdefault("DLCOURSE_SANDBOX_MODE", "bwrap" if bwrap_works() else "limits")
+        os.environ["DLCOURSE_SANDBOX_RUNTIME"] = str(run)
+        (run / "lib").mkdir()
+        lib = trusted.library(src, run / "lib")
+        scorer = trusted.Scorer({"cells": []}, src, lib, str(run), timeout=30)
+        scorer.steps = steps
+        scorer.setup = "\n".join(s[2] for s in trusted.plan(src, src) if s[0] == "setup")
+        out[ch] = (scorer.run(), tests)
+    return out
+
+
+@pytest.mark.parametrize("ch", CHAPTERS)
+def test_the_model_solution_scores_full_marks(graded, ch):
+    verdicts, tests = graded[ch]
+    for g, (_, pts) in tests.items():
+        v = verdicts[f"{g}#model"]
+        assert v.points == pts, (g, v.message)
+
+
+@pytest.mark.parametrize("ch, impl, mistake", CASES)
+def test_each_mistake_scores_what_it_earns_and_is_explained(graded, ch, impl, mistake):
+    verdicts, _ = graded[ch]
+    expected = MODULES[ch].MISTAKES[impl][mistake][1]
+    v = verdicts[f"{impl.replace('-impl', '-test')}#{mistake}"]
+    assert v.points == expected, (v.points, v.message, v.parts)
+    assert v.message, "a failing test must say what went wrong"
+
+
+def test_every_graded_exercise_has_three_mistakes():
+    missing = {}
+    for ch_dir in sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir() and p.name.startswith("ch")):
+        ch = ch_dir.split("_")[0]
+        src = json.loads((REPO / "solutions" / ch_dir / f"{ch_dir}.ipynb").read_text())
+        for c in src["cells"]:
+            m = c.get("metadata", {}).get("nbgrader", {})
+            if c["cell_type"] == "code" and m.get("solution"):
+                have = len(MODULES[ch].MISTAKES.get(m["grade_id"], {})) if ch in MODULES else 0
+                if have < 3:
+                    missing[m["grade_id"]] = have
+    assert not missing, missing
