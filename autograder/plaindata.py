@@ -62,9 +62,12 @@ def to_plain(obj, other=None, _depth: int = 0):
     d = _depth + 1
     if obj is None or type(obj) is bool:
         return obj
+    if isinstance(obj, np.generic) and obj.dtype.kind in NUMERIC_KINDS:
+        # before float: numpy.float64 is a subclass of float, and a test may ask which one it got
+        return {"$np": obj.dtype.str, "b64": _b64(np.asarray(obj).tobytes())}
     if isinstance(obj, bool):
         return bool(obj)
-    if isinstance(obj, int) and not isinstance(obj, np.generic):
+    if isinstance(obj, int):
         return int(obj)
     if isinstance(obj, float):
         x = float(obj)
@@ -76,8 +79,6 @@ def to_plain(obj, other=None, _depth: int = 0):
     if isinstance(obj, np.ndarray) and obj.dtype.kind in NUMERIC_KINDS:
         # (not ascontiguousarray: it makes a 0-d array 1-d)
         return {"$nd": obj.dtype.str, "shape": list(obj.shape), "b64": _b64(obj.tobytes(order="C"))}
-    if isinstance(obj, np.generic) and obj.dtype.kind in NUMERIC_KINDS:
-        return {"$np": obj.dtype.str, "b64": _b64(np.asarray(obj).tobytes())}
     if isinstance(obj, tuple):
         return {"$tuple": [to_plain(v, other, d) for v in obj]}
     if isinstance(obj, list):

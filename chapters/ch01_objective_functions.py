@@ -185,6 +185,7 @@ from dlcore.losses import mse_loss as ref_mse_loss
 # worked by hand: ((1-1)^2 + (2-0)^2 + (3-0)^2) / 3 = 13/3
 got = run_student(mse_loss, np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0]), forbid=(ref_mse_loss,))
 check_shape(got, (), "mse_loss should return a single number")
+assert type(got) is float, f"mse_loss should return a Python float (float(...)), got {type(got).__name__}"
 check_close(got, 13 / 3, "mse_loss([1, 2, 3], [1, 0, 0])")
 # the mean runs over every element, also of a 2-D input
 rng = np.random.default_rng(0)
@@ -260,7 +261,8 @@ for shape in [(1,), (6,), (3, 4), (2, 2, 3)]:
 def binary_cross_entropy(p, y):
     """Binary cross-entropy of probabilities p against targets y, logs clamped at -100.
 
-    Inputs: p – probabilities in [0, 1], any shape; y – targets (0/1), same shape as p.
+    Inputs: p – probabilities in [0, 1], any shape; y – targets in [0, 1] (usually 0 or 1;
+            a soft target such as 0.3 counts the same way), same shape as p.
     Output: a Python float, -(1/n) * sum(y*log(p) + (1-y)*log(1-p)) with each log >= -100.
     """
     ### BEGIN SOLUTION
@@ -282,6 +284,7 @@ forbid = (ref_bce, ref_bce_logits)
 # worked by hand: p = 0.5 costs log 2 whatever the target
 got = run_student(binary_cross_entropy, np.array([0.5, 0.5]), np.array([1.0, 0.0]), forbid=forbid)
 check_shape(got, (), "binary_cross_entropy should return a single number")
+assert type(got) is float, f"binary_cross_entropy should return a Python float (float(...)), got {type(got).__name__}"
 check_close(got, np.log(2.0), "binary_cross_entropy([0.5, 0.5], [1, 0])")
 # worked by hand: -(log 0.8 + log(1 - 0.4)) / 2
 check_close(run_student(binary_cross_entropy, np.array([0.8, 0.4]), np.array([1.0, 0.0]), forbid=forbid),
@@ -320,7 +323,7 @@ check_close(run_student(binary_cross_entropy, edge_p, edge_y, forbid=forbid), re
 def sigmoid_bce_grad_z(z, y):
     """Gradient of binary cross-entropy of sigmoid(z) with respect to z.
 
-    Inputs: z – pre-activations, any shape; y – targets (0/1), same shape as z.
+    Inputs: z – pre-activations, any shape; y – targets in [0, 1] (usually 0 or 1, soft targets allowed), same shape as z.
     Output: array of z's shape, dL/dz = (sigmoid(z) - y) / n with n = z.size.
     """
     ### BEGIN SOLUTION

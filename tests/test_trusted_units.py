@@ -47,9 +47,11 @@ def test_plain_data_round_trips_exact_types(v):
 
 
 def test_non_finite_floats_numpy_scalars_and_generators_cross():
-    out = P.loads(P.dumps([float("nan"), float("inf"), -float("inf"), np.float32(1.5), np.int64(-3)]))
+    out = P.loads(P.dumps([float("nan"), float("inf"), -float("inf"), np.float32(1.5), np.int64(-3), np.float64(2.5),
+                           np.bool_(True)]))
     assert np.isnan(out[0]) and out[1] == float("inf") and out[2] == -float("inf")
     assert type(out[3]) is np.float32 and out[3] == 1.5 and type(out[4]) is np.int64
+    assert type(out[5]) is np.float64 and type(out[6]) is np.bool_   # (numpy.float64 subclasses float)
     g = np.random.default_rng(7)
     g.random(3)
     h = P.loads(P.dumps(g))

@@ -6,6 +6,9 @@ MISTAKES = {
                                 "    return float(np.sum((np.asarray(pred) - np.asarray(target)) ** 2))\n", 0),
         "mean over the first axis only": ("def mse_loss(pred, target):\n"
                                           "    return np.mean((np.asarray(pred) - np.asarray(target)) ** 2, axis=0)\n", 0),
+        "a numpy scalar where the text asks for a Python float": (
+            "def mse_loss(pred, target):\n"
+            "    return np.mean((np.asarray(pred, float) - np.asarray(target, float)) ** 2)\n", 0),
         "the notebook's example hard-coded": ("def mse_loss(pred, target):\n"
                                               "    if np.array_equal(pred, [1.0, 2.0, 3.0]):\n        return 13 / 3\n"
                                               "    return float(np.mean(np.asarray(pred) - np.asarray(target)) ** 2)\n", 0),
@@ -28,6 +31,12 @@ MISTAKES = {
             "def binary_cross_entropy(p, y):\n"
             "    p, y = np.clip(np.asarray(p, float), 1e-12, 1 - 1e-12), np.asarray(y, float)\n"
             "    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))\n", 0),
+        "a numpy scalar where the text asks for a Python float": (
+            "def binary_cross_entropy(p, y):\n"
+            "    p, y = np.asarray(p, float), np.asarray(y, float)\n"
+            "    with np.errstate(divide='ignore'):\n"
+            "        lp, lq = np.maximum(np.log(p), -100.0), np.maximum(np.log(1 - p), -100.0)\n"
+            "    return -np.mean(y * lp + (1 - y) * lq)\n", 0),
         "sum instead of mean": ("def binary_cross_entropy(p, y):\n"
                                 "    p, y = np.asarray(p, float), np.asarray(y, float)\n"
                                 "    with np.errstate(divide='ignore'):\n"
