@@ -13,7 +13,8 @@ its ``forbid`` list to the student's process, and :func:`part` for partial credi
 
 In the notebook (``dlcore.testing.part``) a failing part fails the cell as any check does, so
 the student sees it at once; here a failing part costs only its points and the test goes on.
-Points outside every part are earned when nothing outside a part failed.
+A failure outside every part stops the test and scores it 0 (the parts after it never ran), so
+a test with parts calls the student's function inside them.
 """
 from __future__ import annotations
 

@@ -578,11 +578,13 @@ def run_test(session_factory, gid: str, source: str, points: float, setup: str, 
         v.message = describe(error, v.hidden)
     elif problem:
         v.message = problem
-    # Points: each part that passed, plus the points outside every part when nothing outside
-    # failed; a warning or a write to stderr costs the whole cell (as in the notebook).
+    # Points: each part that passed, plus the points outside every part. A failure outside every
+    # part stops the test before the parts after it could fail, so it scores the cell 0 (a test
+    # with parts calls the student's function inside them); a warning or a write to stderr costs
+    # the whole cell too (as in the notebook).
     outside = points - sum(p[2] for p in recorded)
-    earned = sum(p[1] for p in recorded) + (outside if error is None else 0.0)
-    v.points = 0.0 if problem else round(min(max(earned, 0.0), points), 6)
+    earned = sum(p[1] for p in recorded) + outside
+    v.points = 0.0 if (problem or error is not None) else round(min(max(earned, 0.0), points), 6)
     failed = [p for p in recorded if not p[3]]
     if failed and not v.message:
         v.message = "; ".join(f"{p[0]}: {p[4]}" for p in failed)
