@@ -289,6 +289,10 @@ for shape in [(1,), (6,), (5, 2), (2, 4, 3)]:
     check_close(got, ref.log_softmax(z), f"log_softmax on shape {shape}")
 z = np.array([[-1e4, 3.0, 2.0], [500.0, -500.0, 0.0]])
 check_close(run_student(log_softmax, z, forbid=forbid), ref.log_softmax(z), "log_softmax of extreme logits")
+# rows of very different size: the shift must be each row's own maximum, not the whole array's
+z = np.array([[1e4, 1e4 - 1.0, 1e4 - 2.0], [-1e4, -1e4 + 1.0, -1e4 + 2.0]])
+check_close(run_student(log_softmax, z, forbid=forbid), ref.log_softmax(z),
+            "log_softmax of rows near +1e4 and -1e4 (shift each row by its own maximum)")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch02-cross_entropy-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -341,6 +345,9 @@ for n, c in [(1, 2), (1, 7), (8, 3), (16, 10)]:
 logits, labels = np.array([[1e4, 0.0, -1e4], [0.0, 1e4, 0.0]]), np.array([2, 1])
 check_close(run_student(cross_entropy, logits, labels, forbid=forbid), ref_ce(logits, labels),
             "cross_entropy of logits of magnitude 1e4")
+# a Python float, not a 0-d array (np.float64 subclasses float and reaches the grader as a float)
+got = run_student(cross_entropy, logits, labels, forbid=forbid)
+assert type(got) is float, f"cross_entropy: expected a Python float, got {type(got).__name__} (wrap the result in float(...))"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch02-cross_entropy_grad-task", "locked": true, "schema_version": 3, "solution": false, "task": false}

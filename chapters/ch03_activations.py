@@ -241,14 +241,15 @@ check_gradient(lambda v: float(A.sigmoid(v).sum()), x, run_student(sigmoid_grad,
 # ### Exercise 2 — `relu_grad` (2 points)
 #
 # Write `relu_grad(x)` returning the derivative of ReLU elementwise: 1.0 where x > 0 and 0.0
-# elsewhere (0 at x = 0 exactly, as PyTorch does), as a float array of the shape of `x`.
+# elsewhere (0 at x = 0 exactly, as PyTorch does), as a new float array of the shape of `x`
+# (not a boolean or integer array, and leave `x` itself unchanged).
 # Do not call `dlcore.activations.relu_grad`.
 
 # %% nbgrader={"grade": false, "grade_id": "ch03-relu_grad-impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def relu_grad(x):
     """Derivative of ReLU(x) = max(x, 0): 1.0 where x > 0, else 0.0 (also at x = 0).
 
-    x: array of any shape. Returns a float array of the same shape.
+    x: array of any shape (not modified). Returns a new float array of the same shape.
     """
     ### BEGIN SOLUTION
     x = np.asarray(x)
@@ -277,6 +278,12 @@ for shape in [(10,), (2, 3, 5)]:
     check_close(got, A.relu_grad(x), f"relu_grad on random x of shape {shape}")
 x = np.array([-1e300, -1e-300, 0.0, 1e-300, 1e300])
 check_close(run_student(relu_grad, x, forbid=forbid), [0, 0, 0, 1, 1], "relu_grad at tiny and huge inputs")
+x = rng.standard_normal((3, 3))
+x_before = x.copy()
+got = run_student(relu_grad, x, forbid=forbid)
+assert isinstance(got, np.ndarray) and got.dtype.kind == "f", (
+    f"relu_grad: expected a float array, got {type(got).__name__} of dtype {getattr(got, 'dtype', None)}")
+assert np.array_equal(x, x_before), "relu_grad changed its input x; return a new array and leave x as it was"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch03-sigmoid_chain_grad-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -287,14 +294,15 @@ check_close(run_student(relu_grad, x, forbid=forbid), [0, 0, 0, 1, 1], "relu_gra
 # entry 0 is ∂y/∂w₁). Do a forward pass that keeps every aₖ, then a backward pass from
 # ∂y/∂aₙ = 1: ∂y/∂zₖ = ∂y/∂aₖ·σ′(zₖ), ∂y/∂wₖ = ∂y/∂zₖ·aₖ₋₁, ∂y/∂aₖ₋₁ = ∂y/∂zₖ·wₖ.
 # You may use `activations.sigmoid` and your own `sigmoid_grad`; do not use `dlcore.nn` or the
-# chapter's reference helpers.
+# chapter's reference helpers. `w` may hold integers (e.g. `np.array([2, -1, 3])`); the gradients are
+# floats all the same.
 
 # %% nbgrader={"grade": false, "grade_id": "ch03-sigmoid_chain_grad-impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sigmoid_chain_grad(x, w):
     """Gradient of y = a_n with respect to every weight of a scalar sigmoid chain.
 
     a_0 = x, z_k = w_k * a_{k-1}, a_k = sigmoid(z_k) for k = 1..n, y = a_n.
-    x: a float. w: array of shape (n,), n >= 1.
+    x: a float. w: array of shape (n,), n >= 1 (its entries may be integers).
     Returns an array of shape (n,) whose entry k-1 is dy/dw_k.
     """
     ### BEGIN SOLUTION
@@ -349,6 +357,9 @@ def chain_output(wv):
         a = 1 / (1 + np.exp(-wk * a))
     return a
 check_gradient(chain_output, w, run_student(sigmoid_chain_grad, 0.3, w, forbid=forbid), "sigmoid_chain_grad")
+w = np.array([2, -1, 3])  # integer weights: the gradients are still floats
+check_close(run_student(sigmoid_chain_grad, 0.5, w, forbid=forbid), ch03.sigmoid_chain_reference(0.5, w.astype(float)),
+            "sigmoid_chain_grad for integer weights [2, -1, 3]")
 ### END HIDDEN TESTS
 
 # %% [markdown]
