@@ -531,12 +531,15 @@ x = rng.normal(size=(2, 3, 6, 5)); w = rng.normal(size=(4, 3, 3, 3)); b = rng.no
 out, cache = conv.conv2d_forward(x, w, b, padding=1)
 dout = rng.normal(size=out.shape)
 rdx, rdw, rdb = conv.conv2d_backward(dout, cache)
-dx, dw, db = run_student(conv2d_backward, dout, x, w, 1, forbid=refs)
+# your function is called inside each part: if it fails with padding, every part fails with it
 with part(3, "dx"):
+    dx = run_student(conv2d_backward, dout, x, w, 1, forbid=refs)[0]
     check_close(dx, rdx, "dx (padding=1) compared with dlcore")
 with part(1, "dw"):
+    dw = run_student(conv2d_backward, dout, x, w, 1, forbid=refs)[1]
     check_close(dw, rdw, "dw (padding=1) compared with dlcore")
 with part(1, "db"):
+    db = run_student(conv2d_backward, dout, x, w, 1, forbid=refs)[2]
     check_close(db, rdb, "db (padding=1) compared with dlcore")
 ### BEGIN HIDDEN TESTS
 for seed in range(3):
@@ -547,16 +550,18 @@ for seed in range(3):
     x = rng.normal(size=(N, C, H, W)); w = rng.normal(size=(F, C, KH, KW)); b = rng.normal(size=F)
     out, cache = conv.conv2d_forward(x, w, b, padding=P)
     dout = rng.normal(size=out.shape)
-    dx, dw, db = run_student(conv2d_backward, dout, x, w, P, forbid=refs)
     rdx, rdw, rdb = conv.conv2d_backward(dout, cache)
     what = f"x{x.shape}, w{w.shape}, padding={P}"
     with part(3, "dx"):
+        dx, dw, db = run_student(conv2d_backward, dout, x, w, P, forbid=refs)
         check_close(dx, rdx, f"dx, {what}")
         check_gradient(lambda xx: np.sum(conv.conv2d_forward(xx, w, b, padding=P)[0] * dout), x, dx, f"dx, {what}")
     with part(1, "dw"):
+        dw = run_student(conv2d_backward, dout, x, w, P, forbid=refs)[1]
         check_close(dw, rdw, f"dw, {what}")
         check_gradient(lambda ww: np.sum(conv.conv2d_forward(x, ww, b, padding=P)[0] * dout), w, dw, f"dw, {what}")
     with part(1, "db"):
+        db = run_student(conv2d_backward, dout, x, w, P, forbid=refs)[2]
         check_close(db, rdb, f"db, {what}")
         check_gradient(lambda bb: np.sum(conv.conv2d_forward(x, w, bb, padding=P)[0] * dout), b, db, f"db, {what}")
 ### END HIDDEN TESTS
@@ -664,6 +669,22 @@ def top_left(d, xx):
     return out
 got = run_student(find_wrong_backward, fm, {"m1": top_left, "m2": rm}, xm)
 assert got == "m1", f"find_wrong_backward on max pooling: expected 'm1', got {got!r}"
+# ReLU whose backward forgets to multiply by dout: invisible with g = 1 (use a random g); two
+# candidates only, so comparing the candidates with each other cannot tell which one is wrong
+xr = rng.normal(size=(2, 3, 4, 4))
+fr = lambda xx: np.maximum(xx, 0)
+got = run_student(find_wrong_backward, fr, {"relu": lambda d, xx: d * (xx > 0),
+                                            "no_dout": lambda d, xx: (xx > 0).astype(float)}, xr)
+assert got == "no_dout", f"find_wrong_backward on ReLU: expected 'no_dout' (dout ignored), got {got!r}"
+# a convolution with large weights and inputs: the right candidates differ from the numerical
+# gradient by about 1e-4 in absolute terms, so only a relative error tells right from wrong
+wl = 1e3 * rng.normal(size=(2, 1, 3, 3))
+fl = lambda xx: conv.conv2d_forward(xx, wl, b)[0]
+rl = lambda d, xx: conv.conv2d_backward(d, conv.conv2d_forward(xx, wl, b)[1])[0]
+nl = lambda d, xx: conv.conv2d_backward(d, conv.conv2d_forward(xx, wl[:, :, ::-1, ::-1], b)[1])[0]  # no rotation
+xl = 1e3 * rng.normal(size=(1, 1, 5, 5))
+got = run_student(find_wrong_backward, fl, {"ref": rl, "unrotated": nl}, xl)
+assert got == "unrotated", f"find_wrong_backward on a large-valued convolution: expected 'unrotated', got {got!r}"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch08-rot-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
