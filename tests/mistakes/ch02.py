@@ -65,6 +65,12 @@ MISTAKES = {
             "    return s - np.log(np.exp(s).sum(axis=-1, keepdims=True))\n", 0),
     },
     "ch02-cross_entropy-impl": {
+        "a numpy float64 where the text asks for a Python float": (
+            "def cross_entropy(logits, labels):\n"
+            "    z = np.asarray(logits, float)\n"
+            "    s = z - z.max(axis=1, keepdims=True)\n"
+            "    logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))\n"
+            "    return -logp[np.arange(len(z)), labels].mean()\n", 0),
         "sum instead of mean": (
             "def cross_entropy(logits, labels):\n"
             "    z = np.asarray(logits, float)\n"
