@@ -108,6 +108,8 @@ def lost_protections(mode: str) -> list[str]:
         lost += ["read every file the grader's user can read (solutions/, hidden tests, the gradebook, "
                  "other students' submissions) and print it into its feedback",
                  "write to the gradebook and other students' results",
+                 "reach the real dlcore (its reference implementations) from the process that is graded, "
+                 "by putting the repository back on sys.path",
                  "use the network and see the grader's environment variables and processes"]
     if not Cgroups.available():
         lost += ["hold more memory in total than --mem by forking (a watchdog sums the processes' "
