@@ -66,6 +66,9 @@ ATTACKS_CH1 = {
     # numpy and builtins patched so that every comparison passes
     "patch_numpy": WRONG + "import builtins\nnp.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\n"
                    "builtins.isinstance = lambda *a: True\n",
+    # another framework's implementation of the same loss (the grading machine has torch)
+    "torch": "def mse_loss(pred, target):\n    import torch\n"
+             "    return float(torch.nn.functional.mse_loss(torch.tensor(pred), torch.tensor(target)))\n",
     # a fake verdict of its own, printed as the cell's result
     "fake_verdict": "from IPython.display import display\nimport sys\n"
                     "def mse_loss(pred, target):\n"

@@ -198,3 +198,20 @@ def test_students_see_reference_calls_but_not_similarity_findings_naming_others(
     page = banner(r)
     assert "s2" not in page and "similar" not in page
     assert "ch08-maxpool-test" in page and "not available while your functions are graded" in page
+
+
+def test_the_graded_process_sees_neither_dlcore_nor_a_framework_with_the_same_layers():
+    import importlib.util
+
+    from autograder.sandbox import program_binds, python_paths
+
+    binds, masks, env = program_binds("/tmp/somewhere/lib")
+    real = importlib.util.find_spec("dlcore").submodule_search_locations[0]
+    shown = [b for b in binds if real.startswith(b + "/") or real == b]
+    assert (not shown) or any(m == real for m in masks), (binds, masks)
+    torch = importlib.util.find_spec("torch")
+    if torch is not None:
+        where = torch.submodule_search_locations[0]
+        assert any(where.startswith(m) for m in masks), masks
+    assert env == {"PYTHONPATH": "/tmp/somewhere/lib"} or env["PYTHONPATH"].endswith("/lib")
+    assert set(python_paths()) - set(binds) <= {real}
