@@ -256,7 +256,8 @@ ch05.batchnorm_explorer()
 #
 # Write `batch_norm_forward(x, gamma, beta, eps=1e-5)` for `x` of shape `(N, D)`: per feature,
 # the batch mean μ, the **biased** variance σ² (divide by N), $\hat x = (x-\mu)/\sqrt{\sigma^2+\varepsilon}$
-# and return `out = gamma * x_hat + beta`, of shape `(N, D)`. Return only `out` (not a cache).
+# and return `out = gamma * x_hat + beta`, of shape `(N, D)`. Return only `out` (not a cache), and
+# leave `x`, `gamma` and `beta` unchanged (do not centre or scale `x` in place).
 #
 # Use numpy only; calling `dlcore.batchnorm.batch_norm_forward` is detected and fails the test.
 # The visible tests check the shape, a 2×2 case worked by hand, and agreement with `dlcore` on a
@@ -269,7 +270,7 @@ def batch_norm_forward(x, gamma, beta, eps=1e-5):
 
     x: (N, D) mini-batch; gamma, beta: (D,) scale and shift; eps: added to the variance.
     Returns out: (N, D), out = gamma * (x - mean) / sqrt(var + eps) + beta, where mean and the
-    biased variance var are taken over the N rows, per feature.
+    biased variance var are taken over the N rows, per feature. x, gamma and beta are left unchanged.
     """
     ### BEGIN SOLUTION
     mu = x.mean(axis=0)
@@ -318,6 +319,12 @@ check_close(_o.var(axis=0), np.ones(6), "variance of the normalised batch", rtol
 _x = np.column_stack([np.full(8, 3.0), np.arange(8.0)])
 check_close(run_student(batch_norm_forward, _x, np.array([2.0, 1.0]), np.array([0.5, 0.0]), forbid=_ref),
             _bn.batch_norm_forward(_x, np.array([2.0, 1.0]), np.array([0.5, 0.0]))[0], "a constant feature")
+# x, gamma and beta are left unchanged
+_xi, _gi, _bi = _rng.normal(2.0, 3.0, (7, 3)), _rng.normal(size=3), _rng.normal(size=3)
+_copies = (_xi.copy(), _gi.copy(), _bi.copy())
+run_student(batch_norm_forward, _xi, _gi, _bi, forbid=_ref)
+for _a, _c, _name in zip((_xi, _gi, _bi), _copies, ("x", "gamma", "beta")):
+    check_close(_a, _c, f"batch_norm_forward must not change {_name} in place")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch05-bn-backward-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -326,9 +333,10 @@ check_close(run_student(batch_norm_forward, _x, np.array([2.0, 1.0]), np.array([
 # Write `batch_norm_backward(dout, x, gamma, eps=1e-5)` returning `(dx, dgamma, dbeta)`, the
 # gradients of a loss $L$ with respect to `x` (shape `(N, D)`), `gamma` and `beta` (shape `(D,)`),
 # given `dout` $= \partial L/\partial\,\text{out}$ (shape `(N, D)`) for the forward pass of exercise 1.
-# Recompute what you need (μ, σ², $\hat x$) from `x`. Remember that μ and σ² depend on every
-# $x_{nj}$ of their column, so $\partial L/\partial x$ has three paths: through $\hat x$ directly,
-# through σ², and through μ. Collapsed, per feature (sums over the N examples of the batch):
+# Recompute what you need (μ, σ², $\hat x$) from `x`, and leave `dout`, `x` and `gamma` unchanged
+# (every part checks this). Remember that μ and σ² depend on every $x_{nj}$ of their column, so
+# $\partial L/\partial x$ has three paths: through $\hat x$ directly, through σ², and through μ.
+# Collapsed, per feature (sums over the N examples of the batch):
 #
 # $$d\beta = \sum_n \text{dout}_n,\quad d\gamma = \sum_n \text{dout}_n\,\hat x_n,\quad
 # dx = \frac{\gamma}{\sqrt{\sigma^2+\varepsilon}}\Big(\text{dout} - \tfrac1N d\beta - \hat x\,\tfrac1N d\gamma\Big).$$
@@ -343,7 +351,7 @@ def batch_norm_backward(dout, x, gamma, eps=1e-5):
     """Gradients of batch_norm_forward (training mode).
 
     dout: (N, D) upstream gradient dL/dout; x: (N, D) the forward's input; gamma: (D,).
-    Returns (dx, dgamma, dbeta) with shapes (N, D), (D,), (D,).
+    Returns (dx, dgamma, dbeta) with shapes (N, D), (D,), (D,); dout, x and gamma are left unchanged.
     """
     ### BEGIN SOLUTION
     n = x.shape[0]
@@ -402,6 +410,15 @@ for _seed in (11, 12, 13):
         check_gradient(lambda v: float(np.sum(_bn.batch_norm_forward(_x, v, _b, eps=_eps)[0] * _dout)), _g, _dg, "dgamma")
     with part(1, "dbeta"):
         check_gradient(lambda v: float(np.sum(_bn.batch_norm_forward(_x, _g, v, eps=_eps)[0] * _dout)), _b, _db, "dbeta")
+# dout, x and gamma are left unchanged: centring x or dout in place fails every part
+_rng = np.random.default_rng(14)
+_xi, _gi, _douti = _rng.normal(1.0, 2.0, (5, 3)), _rng.normal(size=3), _rng.normal(size=(5, 3))
+_copies = (_douti.copy(), _xi.copy(), _gi.copy())
+run_student(batch_norm_backward, _douti, _xi, _gi, forbid=_ref)
+for _pts, _what in ((3, "dx"), (2, "dgamma"), (1, "dbeta")):
+    with part(_pts, _what):
+        for _a, _c, _name in zip((_douti, _xi, _gi), _copies, ("dout", "x", "gamma")):
+            check_close(_a, _c, f"batch_norm_backward must not change {_name} in place")
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -511,6 +511,8 @@ _ref = (_reg.EarlyStopping.step, _ch06.early_stopping_point)
 
 def _ints(res, what):
     assert isinstance(res, tuple) and len(res) == 2, f"{what}: expected a tuple (best_epoch, stop_epoch), got {res!r}"
+    assert all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in res), \
+        f"{what}: best_epoch and stop_epoch must be integers, got {res!r}"
     return [int(res[0]), int(res[1])]
 
 
