@@ -627,7 +627,10 @@ def describe(exc: BaseException, hidden: bool) -> str:
     if isinstance(exc, AssertionError):
         if hidden:
             what = re.split(r": (?:expected|got|must|should)\b| expected |, got ", msg, maxsplit=1)[0]
-            return f"a hidden test of this cell failed: {what}"
+            # what the student's own function returned may be shown; what was expected may not
+            got = re.search(r"\bgot (.+?)(?: \(largest difference| \(did you|; expected|, expected|$)", msg)
+            said = f" — your function returned {_short(got.group(1), 120)}" if got else ""
+            return f"a hidden test of this cell failed: {what}{said}"
         return msg
     if hidden:
         return f"a hidden test of this cell failed: {type(exc).__name__}"

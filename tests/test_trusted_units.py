@@ -149,7 +149,12 @@ def test_plan_runs_solutions_and_added_cells_never_demos_or_student_test_code():
 
 def test_failures_of_hidden_tests_name_the_case_not_its_values():
     msg = trusted.describe(AssertionError("mse_loss on shape (2, 7): expected 1.234, got 0.5"), hidden=True)
-    assert msg == "a hidden test of this cell failed: mse_loss on shape (2, 7)"
+    assert msg == "a hidden test of this cell failed: mse_loss on shape (2, 7) — your function returned 0.5"
+    assert "1.234" not in msg
+    nan = trusted.describe(AssertionError("z: got non-finite values (nan or inf): [nan]; expected [0.25]"), hidden=True)
+    assert "0.25" not in nan and "[nan]" in nan
+    shape = trusted.describe(AssertionError("dx: expected shape (2, 3), got shape (3, 2)"), hidden=True)
+    assert shape == "a hidden test of this cell failed: dx — your function returned shape (3, 2)"
     visible = trusted.describe(AssertionError("mse_loss([1, 2, 3], [1, 0, 0]): expected 4.33, got 0.0"), hidden=False)
     assert "expected 4.33, got 0.0" in visible
 
