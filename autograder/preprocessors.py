@@ -28,6 +28,7 @@ import base64
 import binascii
 import json
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -385,18 +386,22 @@ class TrustedScore(NbGraderPreprocessor):
         runtime = os.environ.get("DLCOURSE_SANDBOX_RUNTIME") or tempfile.mkdtemp(prefix="dlcourse-trusted-")
         status = os.environ.get("DLCOURSE_SANDBOX_STATUS")
         cache = self.cache_directory or os.path.join(tempfile.gettempdir(), "dlcourse-trusted-lib")
+        t0 = time.monotonic()
         outcome = score_notebook(nb, source_nb, timeout=self.timeout, cache_root=Path(cache), runtime=runtime,
                                  status=(status + ".trusted") if status else None, budget=self.budget)
+        seconds = round(time.monotonic() - t0, 3)
         self._verdicts = outcome.verdicts
         nb, resources = super().preprocess(nb, resources)
         report = self.report or os.environ.get("DLCOURSE_TRUSTED_REPORT", "")
+        if os.environ.get("DLCOURSE_TRUSTED_TIMING"):
+            print(f"trusted scoring: {seconds} s", file=sys.stderr)
         if report:
             data = {"verdicts": {k: {"points": v.points, "max_points": v.max_points, "message": v.message,
                                      "hidden": v.hidden, "flags": v.flags, "seconds": v.seconds,
                                      "parts": [[p[0], p[1], p[2], p[3]] for p in v.parts]}
                                  for k, v in outcome.verdicts.items()},
                     "notes": outcome.notes, "flags": outcome.flags(), "routes": outcome.routes,
-                    "similar": outcome.similar}
+                    "similar": outcome.similar, "seconds": seconds}
             Path(report).parent.mkdir(parents=True, exist_ok=True)
             Path(report).write_text(json.dumps(data, indent=1, sort_keys=True))
         return nb, resources

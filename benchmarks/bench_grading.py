@@ -32,13 +32,22 @@ from autograder.grade import Settings, run_grade  # noqa: E402
 from autograder.release import chapters, release  # noqa: E402
 
 
-def _grade(root: Path, src: Path, jobs: int) -> float:
+def _grade(root: Path, src: Path, jobs: int, perfect: set[str]) -> float:
     t0 = time.perf_counter()
     with open("/dev/null", "w") as sink:
         rc = run_grade(Settings(root=root, source=src, jobs=jobs, timeout=120), out=sink, err=sink, progress=False)
     if rc != 0:
         raise SystemExit(f"grading failed (exit {rc}) in {root}")
-    return time.perf_counter() - t0
+    secs = time.perf_counter() - t0
+    # A benchmark of a grader that scores nothing measures nothing: every perfect notebook must earn full marks.
+    import json
+
+    for p in (root / ".autograder" / "results").glob("*/*.json"):
+        r = json.loads(p.read_text())
+        if r["student"] in perfect and r["score"] != r["max_score"]:
+            raise SystemExit(f"{r['student']}/{r['chapter']}: a perfect notebook scored {r['score']}/{r['max_score']} "
+                             f"in {root}: the benchmark is not grading")
+    return secs
 
 
 def main() -> None:
@@ -65,7 +74,7 @@ def main() -> None:
             root = tmp / "one"
             for ch, (stu, sol) in nbs.items():
                 S.write(root, "student", ch, S.perfect(stu, sol))
-            secs = _grade(root, src, jobs=2)
+            secs = _grade(root, src, jobs=2, perfect={"student"})
             print(f"one student's full course: {len(every)} notebooks in {secs:.1f} s "
                   f"({secs / len(every):.2f} s per notebook, --jobs 2)")
         stu, sol = nbs[chapter]
@@ -74,7 +83,7 @@ def main() -> None:
             root = tmp / f"class{jobs}"
             for i in range(args.students):
                 S.write(root, f"s{i:03d}", chapter, S.perfect(stu, sol) if i % 2 == 0 else stu)
-            timings[jobs] = _grade(root, src, jobs=jobs)
+            timings[jobs] = _grade(root, src, jobs=jobs, perfect={f"s{i:03d}" for i in range(0, args.students, 2)})
             print(f"class of {args.students} on {chapter}, --jobs {jobs}: {timings[jobs]:.1f} s "
                   f"({args.students / timings[jobs]:.2f} notebooks/s)")
         if 1 in timings and 2 in timings:
@@ -97,9 +106,11 @@ def _baseline(args, jobs_list) -> dict[int, float]:
     try:
         cmd = [sys.executable, str(wt / "benchmarks" / "bench_grading.py"), "--students", str(args.students),
                "--skip-course"] + (["--chapter", args.chapter] if args.chapter else [])
-        # PYTHONPATH: the grading workers' kernel launcher (python -m autograder.sandbox) must be the baseline's too
-        env = {**os.environ, "PYTHONPATH": str(wt)}
-        out = subprocess.run(cmd, cwd=wt, capture_output=True, text=True, check=True, env=env).stdout
+        # The baseline's grading pipeline runs from the worktree; its kernels start through the installed
+        # launcher (this checkout's autograder.sandbox, the same kernel sandbox) and import the installed
+        # dlcore: a PYTHONPATH pointing at the worktree would bind its dlcore while the kernel (whose
+        # environment the sandbox clears) imports the installed one, and every notebook would fail.
+        out = subprocess.run(cmd, cwd=wt, capture_output=True, text=True, check=True).stdout
         times = {}
         for line in out.splitlines():
             print(f"baseline {args.baseline}: {line}")
