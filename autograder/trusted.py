@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
+import io
 import json
 import os
 import re
@@ -536,18 +538,15 @@ def run_test(session_factory, gid: str, source: str, points: float, setup: str, 
     bdict["__import__"] = _import_hook(builtins.__import__)
     ns["__builtins__"] = bdict
     hidden = hidden_lines(source)
-    parts = checks.begin_parts(points)
+    checks.begin_parts(points)
     error, at_line = None, None
-    import contextlib
-    import io
-
     with warnings.catch_warnings(record=True), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("always")
         try:
             exec(compile(source, f"<test {gid}>", "exec"), ns)
         except (GradingTimeout, ProcessDied):
             raise
-        except BaseException as exc:  # noqa: BLE001 - any failure of a test is a verdict
+        except Exception as exc:  # noqa: BLE001 - any failure of a test is a verdict (Ctrl-C is not)
             error = exc
             at_line = _test_line(exc, gid)
         finally:

@@ -39,14 +39,18 @@ def _grade(root: Path, src: Path, jobs: int, perfect: set[str]) -> float:
     if rc != 0:
         raise SystemExit(f"grading failed (exit {rc}) in {root}")
     secs = time.perf_counter() - t0
-    # A benchmark of a grader that scores nothing measures nothing: every perfect notebook must earn full marks.
+    # A benchmark of a grader that scores nothing measures nothing: every perfect notebook must earn
+    # every autograded point (the written answers wait for a human).
     import json
 
     for p in (root / ".autograder" / "results").glob("*/*.json"):
         r = json.loads(p.read_text())
-        if r["student"] in perfect and r["score"] != r["max_score"]:
-            raise SystemExit(f"{r['student']}/{r['chapter']}: a perfect notebook scored {r['score']}/{r['max_score']} "
-                             f"in {root}: the benchmark is not grading")
+        nb = json.loads((src / r["chapter"] / f"{r['chapter']}.ipynb").read_text())
+        auto = sum(float(c["metadata"]["nbgrader"]["points"]) for c in nb["cells"] if c["cell_type"] == "code"
+                   and c.get("metadata", {}).get("nbgrader", {}).get("grade"))
+        if r["student"] in perfect and r["score"] != auto:
+            raise SystemExit(f"{r['student']}/{r['chapter']}: a perfect notebook scored {r['score']} of its {auto} "
+                             f"autograded points in {root}: the benchmark is not grading")
     return secs
 
 
