@@ -165,16 +165,19 @@ def graded(tmp_path_factory):
     S.write(root, "partial", CH1, S.fill(stu1, {MSE: S.solution_sources(sol1)[MSE]}))
     # (attackers hand in only the exercises: the demo and explorer cells are theirs to delete, and
     # the notebook runs faster without them)
-    lean1 = {**stu1, "cells": [c for c in stu1["cells"] if c["cell_type"] != "code" or c["metadata"].get("nbgrader")]}
+    def lean(nb):
+        return {**nb, "cells": [c for c in nb["cells"] if c["cell_type"] != "code" or c["metadata"].get("nbgrader")]}
+
+    lean1 = lean(stu1)
     for name, src in {**ATTACKS_CH1, **{k: v[0] for k, v in REFERENCE_ROUTES.items()}}.items():
         S.write(root, name, CH1, S.fill(lean1, {MSE: src}))
-    S.write(root, "yes_str", CH8, S.fill(stu8, {"ch08-findbug-impl": YES_STR}))
-    S.write(root, "copier", CH8, S.fill(stu8, {"ch08-convback-impl": COPIED_CONVBACK}))
+    S.write(root, "yes_str", CH8, S.fill(lean(stu8), {"ch08-findbug-impl": YES_STR}))
+    S.write(root, "copier", CH8, S.fill(lean(stu8), {"ch08-convback-impl": COPIED_CONVBACK}))
     stu5, _ = nbs[CH5]
-    S.write(root, "bn_partial", CH5, S.fill(stu5, {"ch05-bn-backward-impl": BN_PARTIAL}))
+    S.write(root, "bn_partial", CH5, S.fill(lean(stu5), {"ch05-bn-backward-impl": BN_PARTIAL}))
     norot = S.solution_sources(sol8)["ch08-convback-impl"].replace("w_rot = w[:, :, ::-1, ::-1]", "w_rot = w")
     assert "w_rot = w\n" in norot
-    S.write(root, "conv_norot", CH8, S.fill(stu8, {"ch08-convback-impl": norot}))
+    S.write(root, "conv_norot", CH8, S.fill(lean(stu8), {"ch08-convback-impl": norot}))
     run = _cli("grade", "--root", root, "--jobs", "2", "--timeout", "60", "--no-progress", "--sandbox", "bwrap")
     out = _cli("export", "--root", root, "--csv", base / "grades.csv")
     assert out.returncode == 0, out.stderr
