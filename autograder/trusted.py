@@ -146,7 +146,9 @@ def plan(nb: dict, source_nb: dict) -> list[tuple]:
                           setup_source(_src(src_cells[gid]), drop=("dlcore.testing",))))
         elif not m and cell.get("id") not in src_ids and _src(cell) not in src_texts:
             steps.append(("exec", f"cell {i} (added by you)", _src(cell)))
-    return steps
+    # What comes after the last test cannot change a grade: it is not run.
+    last = max((k for k, st in enumerate(steps) if st[0] == "test"), default=-1)
+    return steps[:last + 1]
 
 
 def allowed_names(source_nb: dict) -> set[str]:
@@ -283,9 +285,11 @@ class Session:
         if status:
             env["DLCOURSE_SANDBOX_STATUS"] = status
             env["DLCOURSE_SANDBOX_LOG"] = status + ".log"
+        # the supervisor's own errors (never the student's output: that goes to its bounded log)
+        self.errors = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, "-m", "autograder.sandbox", "--program", str(lib), self.path],
                                      env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, cwd=str(HERE.parent))
+                                     stderr=self.errors, cwd=str(HERE.parent))
         end = time.monotonic() + max(30.0, timeout)
         self.server.settimeout(0.1)
         self.sock = None
@@ -299,8 +303,11 @@ class Session:
         if self.sock is None:
             code = self.proc.poll()
             self.close()
+            self.errors.seek(0)
+            said = self.errors.read()[-600:].decode("utf-8", "replace").strip()
             raise ScoringUnavailable(f"{UNAVAILABLE} the sandboxed grading process did not start (exit {code}); "
-                                     "check that `python -m autograder.sandbox --program` runs here") from None
+                                     "check that `python -m autograder.sandbox --program` runs here"
+                                     + (f": {said}" if said else "")) from None
         self.deadline = None
 
     # plain data with callbacks (what the grader lends) and handles (what the student keeps)
@@ -373,6 +380,11 @@ class Session:
             os.unlink(self.path)
         except OSError:
             pass
+
+    def __del__(self):
+        errors = getattr(self, "errors", None)
+        if errors is not None:
+            errors.close()
 
 
 class Remote:
@@ -656,7 +668,16 @@ class Scorer:
         if self.session is not None and self.session.proc.poll() is None:
             return self.session
         self.close()
-        self.session = Session(self.lib, self.runtime, self.timeout, self.status)
+        # A start that fails ran no student code (the student's cells run after it connects), so
+        # trying again is safe; three failures in a row are the grader's problem.
+        for attempt in range(3):
+            try:
+                self.session = Session(self.lib, self.runtime, self.timeout, self.status)
+                break
+            except ScoringUnavailable:
+                if attempt == 2:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
         for idx in [i for i, _ in self.done]:
             if idx in self.fatal:
                 continue

@@ -138,11 +138,14 @@ def test_plan_runs_solutions_and_added_cells_never_demos_or_student_test_code():
             c["source"] = "pass  # edited by the student"
     nb["cells"].insert(5, {"cell_type": "code", "id": "mine", "metadata": {}, "outputs": [], "execution_count": None,
                            "source": "def helper():\n    return 1\n"})
+    nb["cells"].append({"cell_type": "code", "id": "after", "metadata": {}, "outputs": [], "execution_count": None,
+                        "source": "while True:\n    pass  # after every test: never run by the grader\n"})
     steps = trusted.plan(nb, src)
     kinds = [s[0] for s in steps]
     assert kinds[0] == "setup" and kinds.count("test") == 4 and kinds.count("exec") == 5
     assert "explorers" not in steps[0][1] and "dlcore.testing" not in steps[0][1]
     assert any(s[0] == "exec" and "helper" in s[2] for s in steps)
+    assert steps[-1][0] == "test" and not any("while True" in s[-1] for s in steps if s[0] == "exec")
     test = next(s for s in steps if s[0] == "test" and s[1] == "ch01-mse_loss-test")
     assert "BEGIN HIDDEN TESTS" in test[2]   # the instructor's code, not the student's edit
 
