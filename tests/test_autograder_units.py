@@ -246,7 +246,7 @@ def test_without_bubblewrap_grading_runs_with_limits_and_warns_once(tmp_path, so
     assert "(0 run, 2 unchanged)" in again.stdout
     # A notebook that sleeps through its whole time budget: the cells left score 0, the rest count.
     S.write(tmp_path / "root", "sleepy", F, S.fill(S.perfect(stu, sol), {"ch00-msq-impl": "import time\ntime.sleep(300)"}))
-    slow = _cli("grade", "--root", tmp_path / "root", "--source", source, "--student", "sleepy", "--budget", "12",
+    slow = _cli("grade", "--root", tmp_path / "root", "--source", source, "--student", "sleepy", "--budget", "8",
                 "--no-progress")
     assert slow.returncode == 0, slow.stderr
     assert "sleepy: 2/6" in slow.stdout and "time-budget" in slow.stdout, slow.stdout

@@ -159,16 +159,17 @@ def graded(tmp_path_factory):
     nbs = {ch: (S.load(course / ch / f"{ch}.ipynb"), S.load(REPO / "solutions" / ch / f"{ch}.ipynb")) for ch in (CH1, CH5, CH8)}
     stu1, sol1 = nbs[CH1]
     stu8, sol8 = nbs[CH8]
-    S.write(root, "perfect", CH1, S.perfect(stu1, sol1))
-    S.write(root, "perfect", CH8, S.perfect(stu8, sol8))
-    S.write(root, "blank", CH1, stu1)
-    S.write(root, "partial", CH1, S.fill(stu1, {MSE: S.solution_sources(sol1)[MSE]}))
-    # (attackers hand in only the exercises: the demo and explorer cells are theirs to delete, and
-    # the notebook runs faster without them)
+    # (everyone hands in only the exercises: the demo and explorer cells are theirs to delete, no
+    # grade depends on them, and the notebook runs faster without them; the whole notebooks are
+    # graded in test_autograder_class.py)
     def lean(nb):
         return {**nb, "cells": [c for c in nb["cells"] if c["cell_type"] != "code" or c["metadata"].get("nbgrader")]}
 
     lean1 = lean(stu1)
+    S.write(root, "perfect", CH1, S.perfect(lean1, sol1))
+    S.write(root, "perfect", CH8, S.perfect(lean(stu8), sol8))
+    S.write(root, "blank", CH1, lean1)
+    S.write(root, "partial", CH1, S.fill(lean1, {MSE: S.solution_sources(sol1)[MSE]}))
     for name, src in {**ATTACKS_CH1, **{k: v[0] for k, v in REFERENCE_ROUTES.items()}}.items():
         S.write(root, name, CH1, S.fill(lean1, {MSE: src}))
     S.write(root, "yes_str", CH8, S.fill(lean(stu8), {"ch08-findbug-impl": YES_STR}))
