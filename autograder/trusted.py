@@ -46,8 +46,6 @@ from autograder import plaindata as P
 from dlcore.testing import INTEGRITY_MARK  # defined once, in the checking module
 
 HERE = Path(__file__).resolve().parent
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
-HIDDEN_END = "### END HIDDEN TESTS"
 _DROP_IMPORTS = ("dlcore.testing", "dlcore.explorers", "matplotlib", "ipywidgets", "IPython", "ipympl")
 _PROCESS_ROUTES = {"subprocess", "multiprocessing", "pty", "ctypes", "os.system", "os.popen", "os.fork",
                    "os.execv", "os.execve", "os.execl", "os.execlp", "os.execvp", "os.spawnl", "os.spawnv",
@@ -218,14 +216,10 @@ def free_names(source: str) -> set[str]:
 
 
 def hidden_lines(source: str) -> set[int]:
-    lines, inside, hidden = source.splitlines(), False, set()
-    for i, line in enumerate(lines, start=1):
-        inside = inside or HIDDEN_BEGIN in line
-        if inside:
-            hidden.add(i)
-        if HIDDEN_END in line:
-            inside = False
-    return hidden
+    """1-based line numbers inside the hidden-test markers (the preprocessors' own rule)."""
+    from autograder.preprocessors import hidden_line_range
+
+    return hidden_line_range(source)
 
 
 def process_routes(source: str) -> list[str]:
