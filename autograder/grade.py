@@ -427,17 +427,25 @@ def grade_one(student: str, chapter: str) -> Result:
         report = os.path.join(_WORKER["private"], "trusted.json")
         os.environ["DLCOURSE_TRUSTED_REPORT"] = report
         trusted: dict = {}
-        try:
-            out = api.autograde(chapter, student, force=True, create=True)
-        finally:
-            status = _kernel_status()
+        for attempt in range(KERNEL_START_ATTEMPTS):
             try:
-                trusted = json.loads(Path(report).read_text())
-            except (OSError, ValueError):
-                trusted = {}
-            _keep_kernel_log(root, student, chapter)
-            _reset_private()
-            remove_stale_cgroups("k")
+                out = api.autograde(chapter, student, force=True, create=True)
+            finally:
+                status = _kernel_status()
+                try:
+                    trusted = json.loads(Path(report).read_text())
+                except (OSError, ValueError):
+                    trusted = {}
+                _keep_kernel_log(root, student, chapter)
+                _reset_private()
+                remove_stale_cgroups("k")
+            if out.get("success") or not kernel_never_started(out):
+                break
+            if attempt == KERNEL_START_ATTEMPTS - 1:
+                # No cell ran: the grader's problem, not a zero for the student (resume tries again).
+                raise GradeError(f"the sandboxed kernel did not start ({KERNEL_START_ATTEMPTS} tries): "
+                                 f"{autograde_error(out)}")
+            time.sleep(0.5 * (attempt + 1))
         out_nb = autograded / f"{chapter}.ipynb"
         if out.get("success") and out_nb.exists():
             score, max_score = read_score(api, student, chapter)
@@ -455,6 +463,16 @@ def grade_one(student: str, chapter: str) -> Result:
     r.seconds = round(time.monotonic() - t0, 2)
     save_result(root, r)
     return r
+
+
+KERNEL_START_ATTEMPTS = 3
+_NEVER_STARTED = ("Kernel died before replying to kernel_info", "Kernel didn't respond in")
+
+
+def kernel_never_started(out: dict) -> bool:
+    """nbgrader failed because the kernel died or hung before its first reply (no cell ran)."""
+    text = f"{out.get('log')}\n{out.get('error')}"
+    return any(m in text for m in _NEVER_STARTED)
 
 
 def autograde_error(out: dict) -> str:

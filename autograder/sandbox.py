@@ -258,6 +258,12 @@ class Cgroups:
     V2 = V1 = Path("/sys/fs/cgroup")  # the unified hierarchy, or the folder of v1's per-controller mounts
 
     def __init__(self, name: str, mem: int, nproc: int):
+        self.name, self.mem, self.nproc = name, mem, nproc
+        self.make()
+
+    def make(self) -> None:
+        """Create (or re-create) the cgroup and set its limits."""
+        name, mem, nproc = self.name, self.mem, self.nproc
         self.dirs: list[Path] = []
         self.kind = self.available()
         if self.kind == "v2":
@@ -365,17 +371,36 @@ class Cgroups:
 
 
 def remove_stale_cgroups(prefix: str) -> None:
-    """Remove empty cgroups left by supervisors that were SIGKILLed (names start with ``prefix``)."""
+    """Remove empty cgroups left by supervisors that were SIGKILLed (names are ``prefix`` + the
+    supervisor's pid).
+
+    Empty is not enough: a supervisor creates its cgroup a moment before its kernel joins it, and
+    another worker's clean-up in that moment would make the kernel's start fail. So a cgroup is
+    stale only when the supervisor that named it is gone.
+    """
     kind = Cgroups.available()
     parents = [Cgroups._parent_v2()] if kind == "v2" else \
         [Cgroups.V1 / c / "dlcourse" for c in ("memory", "pids")] if kind == "v1" else []
     for parent in parents:
         for d in parent.glob(prefix + "*"):
+            tail = d.name[len(prefix):]
+            if tail.isdigit() and _alive(int(tail)):
+                continue
             try:
                 if not (d / "cgroup.procs").read_text().split():
                     d.rmdir()
             except OSError:
                 pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # ----------------------------------------------------------------------------- the process tree
@@ -560,8 +585,22 @@ def supervise(argv: list[str]) -> int:
         env.update({k: v for k, v in kernel_env(os.path.dirname(sys.executable)).items() if k not in ("HOME", "USER")})
         env.update(extra_env)
     rfd, wfd = os.pipe()
-    child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=wfd, stderr=wfd, env=env,
-                             preexec_fn=_child_setup(lim, cg, nproc), close_fds=True)
+    # Nothing of the student's has run before the child's set-up succeeds, so a failed set-up (a
+    # cgroup removed under it, say) is tried again with the cgroup re-made.
+    for attempt in range(3):
+        try:
+            child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=wfd, stderr=wfd, env=env,
+                                     preexec_fn=_child_setup(lim, cg, nproc), close_fds=True)
+            break
+        except subprocess.SubprocessError:
+            if attempt == 2:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+            if cg is not None:
+                try:
+                    cg.make()
+                except OSError:
+                    cg = None
     os.close(wfd)
 
     def stop(*_):

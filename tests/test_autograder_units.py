@@ -348,3 +348,32 @@ def test_autograde_failed_reason_is_nbgraders_own_error_not_its_reraise():
                     "error log above for details.\n"}
     assert autograde_error(out) == "[ERROR] Notebook JSON is invalid: 'grade_id' is a required property"
     assert autograde_error({"error": "KeyError: 'grade_id'"}) == "KeyError: 'grade_id'"
+
+
+def test_clean_up_keeps_the_empty_cgroup_of_a_live_supervisor():
+    """A supervisor makes its cgroup just before its kernel joins it; another worker's clean-up in
+    that moment once removed it and the kernel's start failed (CI, a student scored 0)."""
+    from autograder.sandbox import Cgroups, remove_stale_cgroups
+
+    if not Cgroups.available():
+        pytest.skip("no writable memory+pids cgroups here")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    live = Cgroups(f"kzz{subprocess.os.getpid()}", 2**30, 64)
+    dead = Cgroups(f"kzz{gone.pid}", 2**30, 64)
+    try:
+        remove_stale_cgroups("kzz")
+        assert all(d.exists() for d in live.dirs)
+        assert not any(d.exists() for d in dead.dirs)
+    finally:
+        for d in live.dirs + dead.dirs:
+            if d.exists():
+                d.rmdir()
+
+
+def test_a_kernel_that_never_started_is_recognised_from_nbgraders_report():
+    from autograder.grade import kernel_never_started
+
+    assert kernel_never_started({"success": False, "log": "[ERROR] Kernel died before replying to kernel_info"})
+    assert kernel_never_started({"success": False, "error": "RuntimeError: Kernel didn't respond in 60 seconds"})
+    assert not kernel_never_started({"success": False, "log": "[ERROR] cell ids must be unique", "error": None})
