@@ -20,7 +20,8 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 
 from autograder.mathsvg import RenderMath
 from autograder.rubric import RubricFeedback, ShowRubric
-from autograder.preprocessors import DropDuplicateIds, SandboxExecute, SanitizeNotebook, TrimTracebacks, TrustedScore
+from autograder.preprocessors import (DropDuplicateIds, SandboxExecute, SanitizeNotebook, TrimTracebacks, TrustedScore,
+                                      TrustedScoreEarly)
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -48,11 +49,16 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateIds, OverwriteKe
 # The student's process never sees the hidden tests (ClearHiddenTests before it runs), and no test
 # cell's points come from it: TrustedScore runs the tests, hidden ones included, in the grader's
 # own process against the student's functions in a fresh sandbox (autograder/trusted.py), and puts
-# its verdict first among each test cell's outputs, where SaveAutoGrades reads the score.
-c.Autograde.autograde_preprocessors = [ClearHiddenTests, SandboxExecute, SanitizeNotebook, IgnorePattern,
-                                       ClearMetadataPreprocessor, LimitOutput, TrustedScore, ShowRubric,
+# its verdict first among each test cell's outputs, where SaveAutoGrades reads the score. That
+# scoring starts before the kernel runs and runs beside it (TrustedScoreEarly): no grade depends
+# on the kernel's run, so the two sandboxes overlap instead of taking turns.
+c.Autograde.autograde_preprocessors = [ClearHiddenTests, TrustedScoreEarly, SandboxExecute, SanitizeNotebook,
+                                       IgnorePattern, ClearMetadataPreprocessor, LimitOutput, TrustedScore, ShowRubric,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.TrustedScore.source_directory = os.path.join(_repo, "solutions")
+# The student's kernel runs only what a grade or the feedback depends on (setup, the student's
+# cells, the tests): the chapter's demonstrations and explorers stay unrun while grading.
+c.SandboxExecute.source_directory = os.path.join(_repo, "solutions")
 # Each written answer's rubric (lines R1, R2, …) follows it in formgrader; the grader cites the
 # lines that apply in the comment ("R1 R2=0.5") and the feedback marks them (autograder/rubric.py).
 c.ShowRubric.source_directory = os.path.join(_repo, "solutions")

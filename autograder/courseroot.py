@@ -50,6 +50,7 @@ def configure(c, root, source=REPO / "solutions") -> None:
     # The grading pipeline reads the instructor's notebooks (trusted markdown, hidden tests) from
     # the source, also when formgrader's own "autograde" runs it.
     c.SanitizeNotebook.source_directory = cd.source_directory
+    c.SandboxExecute.source_directory = cd.source_directory
     c.TrustedScore.source_directory = cd.source_directory
     c.ShowRubric.source_directory = cd.source_directory
     c.TrustedScore.cache_directory = str(root / ".autograder" / "trusted-lib")

@@ -4,7 +4,13 @@
 per-notebook time budget and a cap on the bytes of output kept per cell and per notebook; a
 kernel that dies (``os._exit``, the CPU or memory limit), a cell that ignores the interrupt
 (it is killed), or a budget that runs out costs the cells still to come (they get an error
-output, so their tests score 0), never the cells before.
+output, so their tests score 0), never the cells before. It runs only the cells a grade or
+the student's feedback depends on — the chapter's setup cells, the student's cells and the
+tests, up to the last test (:func:`autograder.trusted.graded_path`, the same cells trusted
+scoring runs) — and leaves the chapter's demonstrations and explorers unrun: no grade reads
+them, and they were half of a notebook's grading time. ``%matplotlib widget`` is dropped
+there: the kernel's backend is matplotlib's inline one, so a figure the student's own code
+draws shows in the feedback.
 
 ``SanitizeNotebook`` runs right after it: nothing a student wrote can be active when the
 instructor opens the autograded notebook in formgrader or the student opens the feedback —
@@ -35,7 +41,7 @@ from pathlib import Path
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from dlcore.testing import INTEGRITY_MARK  # defined once, in the checking module
 
@@ -43,10 +49,20 @@ KERNEL_DIED = "KernelDied"
 KERNEL_STOPPED = "KernelStopped"
 BUDGET_EXCEEDED = "NotebookTimeBudgetExceeded"
 OUTPUT_LIMIT = "[output truncated: "
+WIDGET_MAGIC = "%matplotlib widget"
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_LINE = re.compile(r"Cell In\s*\[[^\]]*\],\s*line (\d+)")
+
+
+# Where one notebook's grading time went, in this process (autograder.grade resets and reads it;
+# benchmarks/bench_grading.py prints it): seconds per stage.
+STAGES: dict[str, float] = {}
+
+
+def _stage(name: str, seconds: float) -> None:
+    STAGES[name] = round(STAGES.get(name, 0.0) + seconds, 4)
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -72,9 +88,32 @@ class SandboxExecute(Execute):
     max_cell_output = Integer(256 * 1024, help="Bytes of output kept per cell; the rest is dropped "
                               "with a note.").tag(config=True)
     max_notebook_output = Integer(4 * 2**20, help="Bytes of output kept per notebook.").tag(config=True)
+    graded_path_only = Bool(True, help="Run only the cells a grade or the student's feedback depends on "
+                            "(setup, the student's cells, the tests); the chapter's demonstrations and "
+                            "explorers stay unrun. Needs source_directory; without it every cell runs."
+                            ).tag(config=True)
+    source_directory = Unicode("", help="Folder of the instructor's notebooks (<source>/<assignment>/<nb>.ipynb)."
+                               ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
+        t0 = time.monotonic()
+        try:
+            return self._preprocess(nb, resources, km)
+        finally:
+            _stage("kernel", time.monotonic() - t0)
+
+    def _preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.budget
+        self._run: set[int] | None = None
+        if self.graded_path_only and self.source_directory:
+            from autograder.trusted import graded_path
+
+            info = (resources or {}).get("nbgrader", {})
+            path = Path(self.source_directory) / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
+            try:
+                self._run = graded_path(nb, json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                self._run = None
         self._stopped: NotebookNode | None = None
         self._nb_bytes = 0
         self._cell_bytes: dict[int, int] = {}
@@ -106,6 +145,31 @@ class SandboxExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
+        if self._run is not None and index not in self._run:
+            # A demonstration or explorer of the chapter: no grade reads it, and a static feedback
+            # page cannot show a widget anyway.
+            cell.outputs = []
+            cell.execution_count = None
+            return cell, resources
+        if self._run is not None and WIDGET_MAGIC in cell.source:
+            shown = cell.source
+            # The kernel's backend is already the inline one (a figure the student's code draws
+            # shows in the feedback); the magic would import pyplot for nothing.
+            cell.source = shown.replace(WIDGET_MAGIC, "")
+            try:
+                return self._run_cell(cell, resources, index)
+            finally:
+                cell.source = shown
+        return self._run_cell(cell, resources, index)
+
+    def _run_cell(self, cell, resources, index):
+        t0 = time.monotonic()
+        try:
+            return self._run_cell_timed(cell, resources, index)
+        finally:
+            _stage("kernel_cells", time.monotonic() - t0)
+
+    def _run_cell_timed(self, cell, resources, index):
         if self._stopped is None and time.monotonic() > self._deadline:
             self._stopped = _error(BUDGET_EXCEEDED, f"the notebook used up its {self.budget} s time budget; "
                                    "this cell and the ones after it were not run")
@@ -374,22 +438,52 @@ class TrustedScore(NbGraderPreprocessor):
     budget = Integer(300, help="Seconds the student's code may take over the whole notebook.").tag(config=True)
     report = Unicode("", help="A JSON file for the grader: verdicts, notes and flags.").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def _source_nb(self, resources) -> dict:
+        info = resources.get("nbgrader", {})
+        path = Path(self.source_directory) / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def _score(self, nb, source_nb):
         import os
         import tempfile
 
         from autograder.trusted import score_notebook
 
-        info = resources.get("nbgrader", {})
-        path = Path(self.source_directory) / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
-        source_nb = json.loads(path.read_text(encoding="utf-8"))
-        runtime = os.environ.get("DLCOURSE_SANDBOX_RUNTIME") or tempfile.mkdtemp(prefix="dlcourse-trusted-")
+        kernel_runtime = os.environ.get("DLCOURSE_SANDBOX_RUNTIME")
+        if kernel_runtime:
+            # beside the kernel's folder, not in it: each sandbox sees only its own
+            runtime = kernel_runtime.rstrip("/") + "-t"
+            os.makedirs(runtime, mode=0o700, exist_ok=True)
+        else:
+            runtime = tempfile.mkdtemp(prefix="dlcourse-trusted-")
         status = os.environ.get("DLCOURSE_SANDBOX_STATUS")
         cache = self.cache_directory or os.path.join(tempfile.gettempdir(), "dlcourse-trusted-lib")
         t0 = time.monotonic()
         outcome = score_notebook(nb, source_nb, timeout=self.timeout, cache_root=Path(cache), runtime=runtime,
                                  status=(status + ".trusted") if status else None, budget=self.budget)
-        seconds = round(time.monotonic() - t0, 3)
+        return outcome, round(time.monotonic() - t0, 3)
+
+    def preprocess(self, nb, resources):
+        import os
+
+        from autograder.trusted import plan
+
+        source_nb = self._source_nb(resources)
+        early = resources.pop(_EARLY, None)
+        outcome = None
+        if early is not None:
+            thread, box, steps = early
+            t0 = time.monotonic()
+            thread.join()
+            _stage("trusted_wait", time.monotonic() - t0)
+            # Scored from the cells as they were before the kernel ran; the same cells still
+            # (nothing after ClearHiddenTests changes a code cell's source or role), or again here.
+            if "outcome" in box and plan(nb, source_nb) == steps:
+                outcome, seconds = box["outcome"]
+        if outcome is None:
+            outcome, seconds = self._score(nb, source_nb)
+            _stage("trusted_wait", seconds)
+        _stage("trusted", seconds)
         self._verdicts = outcome.verdicts
         nb, resources = super().preprocess(nb, resources)
         report = self.report or os.environ.get("DLCOURSE_TRUSTED_REPORT", "")
@@ -421,6 +515,44 @@ class TrustedScore(NbGraderPreprocessor):
         cell.outputs = verdict_outputs(v) + [o for o in cell.outputs]
         return cell, resources
 
+
+
+_EARLY = "dlcourse_trusted_early"
+
+
+class TrustedScoreEarly(TrustedScore):
+    """Start :class:`TrustedScore`'s work before the student's kernel runs, beside it.
+
+    The grade does not depend on the kernel's run (only on the cells' sources, fixed by then), so
+    the grader's scoring process runs while the kernel does — a notebook's two sandboxes overlap
+    instead of taking turns, and each spends much of its time waiting. ``TrustedScore`` later
+    takes the result if the cells it would score are still the same (it scores again otherwise).
+    Same settings as ``TrustedScore`` (``c.TrustedScore.*`` configures both).
+    """
+
+    def preprocess(self, nb, resources):
+        import copy
+        import threading
+
+        from autograder.trusted import plan
+
+        try:
+            source_nb = self._source_nb(resources)
+        except (OSError, ValueError):
+            return nb, resources  # TrustedScore reports it
+        frozen = copy.deepcopy(nb)
+        box: dict = {}
+
+        def work():
+            try:
+                box["outcome"] = self._score(frozen, source_nb)
+            except BaseException as exc:  # noqa: BLE001 - TrustedScore scores again and raises it there
+                box["error"] = exc
+
+        thread = threading.Thread(target=work, name="trusted-score", daemon=True)
+        thread.start()
+        resources[_EARLY] = (thread, box, plan(frozen, source_nb))
+        return nb, resources
 
 def verdict_outputs(v) -> list[NotebookNode]:
     """The grader's verdict as the first outputs of a test cell (see :class:`TrustedScore`): a

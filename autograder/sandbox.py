@@ -35,7 +35,9 @@ an interrupt does not stop it.
 Configuration comes from environment variables that the grading worker sets (the kernel
 launcher inherits them; the kernel itself does not): ``DLCOURSE_SANDBOX_MODE`` (``bwrap`` or
 ``limits``), ``_RUNTIME``, ``_STATUS``, ``_LOG``, ``_CWD`` / ``_CWD_SRC``, ``_MEM``, ``_CPU``,
-``_NPROC``, ``_TMP``, ``_SCRATCH``, ``_SLOT``, ``_UID_BASE``.
+``_NPROC``, ``_TMP``, ``_SCRATCH``, ``_SLOT``, ``_UID_BASE``, ``_PARENT`` (the pid of the grading process that
+starts the supervisor: a supervisor whose parent is no longer that process kills its sandbox).
+
 bubblewrap does not forward SIGINT, so the kernelspec interrupts by message.
 """
 from __future__ import annotations
@@ -143,7 +145,7 @@ def kernel_env(venv_bin: str) -> dict[str, str]:
     """The kernel's whole environment (everything else is cleared)."""
     return {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/home", "USER": "student",
             "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONNOUSERSITE": "1", "MPLBACKEND": "agg", "MPLCONFIGDIR": "/tmp/home/.mpl",
+            "PYTHONNOUSERSITE": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/home/.mpl",
             "IPYTHONDIR": "/tmp/home/.ipython", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1"}
 
@@ -529,7 +531,12 @@ def supervise(argv: list[str]) -> int:
     if runtime in ("/", "/tmp", os.path.expanduser("~")):
         raise SystemExit(f"autograder.sandbox: refusing to bind {runtime} into the sandbox")
     st = Status(mode=mode)
+    # The grading process that started this supervisor says who it is: if it died before the death
+    # signal below was armed (or even before this line), the parent is already someone else.
+    parent = int(os.environ.get("DLCOURSE_SANDBOX_PARENT") or os.getppid())
     _die_with_parent()
+    if os.getppid() != parent:
+        return 1
     # As root, the kernel becomes a dedicated uid (one per worker slot, so RLIMIT_NPROC is exact).
     # Without bubblewrap it cannot: the interpreter may live where only root can reach (/root).
     uid = None
@@ -634,6 +641,11 @@ def supervise(argv: list[str]) -> int:
             now = time.monotonic()
             if now >= next_check:
                 next_check = now + 0.2
+                if os.getppid() != parent:
+                    # The grader is gone and its death signal did not come (it is sent when the
+                    # parent *thread* ends, and not at all if the parent died before it was armed):
+                    # nobody will read this kernel, so it must not outlive its grader.
+                    _kill(child, cg)
                 reason = _check(os.getpid(), cg, lim, runtime, st)
                 if reason:
                     st.killed = reason

@@ -46,6 +46,7 @@ from autograder import plaindata as P
 from dlcore.testing import INTEGRITY_MARK  # defined once, in the checking module
 
 HERE = Path(__file__).resolve().parent
+TRUSTED_SLOT_OFFSET = 4096  # the scoring process's uid: UID_BASE + worker slot + this
 _DROP_IMPORTS = ("dlcore.testing", "dlcore.explorers", "matplotlib", "ipywidgets", "IPython", "ipympl")
 _PROCESS_ROUTES = {"subprocess", "multiprocessing", "pty", "ctypes", "os.system", "os.popen", "os.fork",
                    "os.execv", "os.execve", "os.execl", "os.execlp", "os.execvp", "os.spawnl", "os.spawnv",
@@ -126,6 +127,17 @@ def plan(nb: dict, source_nb: dict) -> list[tuple]:
     Test code and setup come from the instructor's source notebook (by grade_id), never from the
     submission; solution cells and cells the student added come from the submission.
     """
+    return [step for _, step in _indexed_plan(nb, source_nb)]
+
+
+def graded_path(nb: dict, source_nb: dict) -> set[int]:
+    """Indices of the submission's cells a grade or the student's feedback depends on: the
+    chapter's setup cells, the student's cells, the tests (up to the last test). The chapter's
+    demonstrations and explorers are not among them: no test reads what they compute."""
+    return {i for i, _ in _indexed_plan(nb, source_nb)}
+
+
+def _indexed_plan(nb: dict, source_nb: dict) -> list[tuple[int, tuple]]:
     src_cells = {_nbg(c).get("grade_id"): c for c in source_nb.get("cells", []) if _nbg(c).get("grade_id")}
     src_ids = {c.get("id") for c in source_nb.get("cells", [])}
     src_texts = {_src(c) for c in source_nb.get("cells", [])}
@@ -136,16 +148,16 @@ def plan(nb: dict, source_nb: dict) -> list[tuple]:
         m = _nbg(cell)
         gid = m.get("grade_id")
         if is_test(cell) and gid in src_cells:
-            steps.append(("test", gid, _src(src_cells[gid]), float(_nbg(src_cells[gid]).get("points", 0))))
+            steps.append((i, ("test", gid, _src(src_cells[gid]), float(_nbg(src_cells[gid]).get("points", 0)))))
         elif m.get("solution"):
-            steps.append(("exec", gid or f"cell {i}", _src(cell)))
+            steps.append((i, ("exec", gid or f"cell {i}", _src(cell))))
         elif gid and m.get("locked") and gid in src_cells and not m.get("grade"):
-            steps.append(("setup", setup_source(_src(src_cells[gid])),
-                          setup_source(_src(src_cells[gid]), drop=("dlcore.testing",))))
+            steps.append((i, ("setup", setup_source(_src(src_cells[gid])),
+                              setup_source(_src(src_cells[gid]), drop=("dlcore.testing",)))))
         elif not m and cell.get("id") not in src_ids and _src(cell) not in src_texts:
-            steps.append(("exec", f"cell {i} (added by you)", _src(cell)))
+            steps.append((i, ("exec", f"cell {i} (added by you)", _src(cell))))
     # What comes after the last test cannot change a grade: it is not run.
-    last = max((k for k, st in enumerate(steps) if st[0] == "test"), default=-1)
+    last = max((k for k, (_, st) in enumerate(steps) if st[0] == "test"), default=-1)
     return steps[:last + 1]
 
 
@@ -276,6 +288,10 @@ class Session:
         self.server.listen(1)
         env = dict(os.environ)
         env["DLCOURSE_SANDBOX_RUNTIME"] = runtime
+        env["DLCOURSE_SANDBOX_PARENT"] = str(os.getpid())
+        # Its own uid (as root): it runs beside the kernel of the same notebook, and neither may
+        # count against the other's process limit or reach the other's files.
+        env["DLCOURSE_SANDBOX_SLOT"] = str(int(env.get("DLCOURSE_SANDBOX_SLOT") or 0) + TRUSTED_SLOT_OFFSET)
         if status:
             env["DLCOURSE_SANDBOX_STATUS"] = status
             env["DLCOURSE_SANDBOX_LOG"] = status + ".log"

@@ -134,8 +134,19 @@ def _identical(a, b) -> bool:
     return a is b or (_getattr(a, "__self__", None) is not None and a == b)  # bound methods compare equal
 
 
+_NO_STUDENT_CODE: list[bool] = []  # set by trust_this_process(): nothing to watch here
+
+
+def trust_this_process() -> None:
+    """Declare that no student code runs in this process (the grader's own, :mod:`autograder.checks`):
+    the checks skip the integrity watch, which guards a notebook's kernel and costs time on every check."""
+    _NO_STUDENT_CODE.append(True)
+
+
 def assert_untampered() -> None:
     """Fail if a watched function was rebound since this module was imported."""
+    if _NO_STUDENT_CODE:
+        return
     _guard()
     if _TAMPERED:
         raise IntegrityError(

@@ -228,6 +228,20 @@ def test_rerun_changes_nothing_and_export_is_byte_identical(klass):
     assert data == klass["export"]
 
 
+def _processes_mentioning(text: str) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                cmd = Path(f"/proc/{d}/cmdline").read_bytes()
+                state = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if text.encode() in cmd and state != "Z":
+                out.append(int(d))
+    return out
+
+
 def test_killed_batch_resumes_to_the_same_grades(klass):
     root2 = klass["base"] / "root2"
     subset = ["partial", "loop", "callsref", "deleted", "patcher", "osexit"]
@@ -244,6 +258,11 @@ def test_killed_batch_resumes_to_the_same_grades(klass):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    # No sandbox outlives the grader that was killed (a kernel left behind once ran on for good).
+    end = time.monotonic() + 15
+    while time.monotonic() < end and _processes_mentioning(str(root2)):
+        time.sleep(0.2)
+    assert not _processes_mentioning(str(root2)), "a sandbox outlived its killed grader"
     done_before = len(list(results.glob("*/*.json")))
     assert 0 < done_before < len(subset), "the batch should have been killed half-way"
     resumed = _cli("grade", "--root", root2, "--source", klass["src"], *GRADE_OPTS, *FIXTURE_OPTS)
