@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="regrade only the chapters holding this exercise (its nbgrader grade_id, e.g. "
                         "ch01-mse-test; repeatable); implies --force for them")
     g.add_argument("--jobs", type=int, default=0, help="parallel workers (default: number of CPUs)")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument("--cluster", default="", metavar="local:N",
+                       help="grade on a local Dask cluster of N worker processes instead of the process pool")
+    where.add_argument("--scheduler", default="", metavar="ADDRESS",
+                       help="grade on the workers of a running Dask scheduler (tcp://host:8786, or a Dask "
+                            "Gateway cluster's address); see docs/grading-at-scale.md")
     g.add_argument("--timeout", type=int, default=30, help="seconds per cell (default 30)")
     g.add_argument("--budget", type=int, default=300, help="seconds per notebook (default 300)")
     g.add_argument("--mem", type=int, default=3072, help="MiB of memory per kernel (default 3072)")
@@ -198,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         s = Settings(root=args.root, source=args.source, jobs=args.jobs, timeout=args.timeout,
                      budget=args.budget, mem=args.mem * 2**20, cpu=args.cpu, hide=args.hide,
                      force=args.force, sandbox=args.sandbox, nproc=args.nproc, tmp=args.tmp * 2**20,
-                     max_notebook=args.max_notebook * 2**20, late_penalty=late)
+                     max_notebook=args.max_notebook * 2**20, late_penalty=late, cluster=args.cluster,
+                     scheduler=args.scheduler)
         try:
             _course_config(args)
             if args.due:

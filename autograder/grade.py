@@ -51,6 +51,8 @@ class Settings:
     tmp: int = 256 * 2**20     # bytes of the kernel's /tmp
     max_notebook: int = 16 * 2**20  # bytes of a submitted notebook
     late_penalty: str = "none"  # none | zero | per-day:P (autograder.late)
+    scheduler: object = ""     # a Dask scheduler's address (or, from Python, a distributed.Client): its workers grade
+    cluster: str = ""          # local:N: grade on a local Dask cluster of N worker processes
 
     def digest_part(self) -> str:
         parts = [SETTINGS_VERSION, self.timeout, self.budget, self.mem, self.cpu, self.nproc, self.tmp,
@@ -71,6 +73,9 @@ class Result:
     reason: str = ""
     digest: str = ""
     seconds: float = 0.0
+    # where the time went (autograder.preprocessors.STAGES): kernel (the student's notebook, start
+    # to shutdown), kernel_cells, trusted (scoring, beside the kernel), trusted_wait, nbgrader (the rest)
+    stages: dict = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -354,7 +359,7 @@ def _worker_init(s: Settings, mode: str, slots=None) -> None:
            "DLCOURSE_SANDBOX_LOG": os.path.join(private, "kernel.log"), "DLCOURSE_SANDBOX_MODE": mode,
            "DLCOURSE_SANDBOX_MEM": str(s.mem), "DLCOURSE_SANDBOX_CPU": str(s.cpu),
            "DLCOURSE_SANDBOX_NPROC": str(s.nproc), "DLCOURSE_SANDBOX_TMP": str(s.tmp),
-           "DLCOURSE_SANDBOX_SLOT": str(slot)}
+           "DLCOURSE_SANDBOX_SLOT": str(slot), "DLCOURSE_SANDBOX_PARENT": str(os.getpid())}
     os.environ.update(env)
     os.environ.pop("PYTHONSTARTUP", None)
     _WORKER["api"] = make_api(s)
@@ -367,6 +372,7 @@ def _reset_private() -> None:
     private = _WORKER["private"]
     runtime = os.path.join(private, "run")
     shutil.rmtree(runtime, ignore_errors=True)
+    shutil.rmtree(runtime + "-t", ignore_errors=True)  # the scoring process's (autograder.trusted)
     os.mkdir(runtime, 0o700)
     for name in ("status.json", "kernel.log", "status.json.trusted", "status.json.trusted.log", "trusted.json"):
         try:
@@ -427,6 +433,10 @@ def grade_one(student: str, chapter: str) -> Result:
         report = os.path.join(_WORKER["private"], "trusted.json")
         os.environ["DLCOURSE_TRUSTED_REPORT"] = report
         trusted: dict = {}
+        from autograder.preprocessors import STAGES
+
+        STAGES.clear()
+        t_auto = time.monotonic()
         for attempt in range(KERNEL_START_ATTEMPTS):
             try:
                 out = api.autograde(chapter, student, force=True, create=True)
@@ -446,6 +456,9 @@ def grade_one(student: str, chapter: str) -> Result:
                 raise GradeError(f"the sandboxed kernel did not start ({KERNEL_START_ATTEMPTS} tries): "
                                  f"{autograde_error(out)}")
             time.sleep(0.5 * (attempt + 1))
+        stages = dict(STAGES)
+        stages["nbgrader"] = round(time.monotonic() - t_auto - stages.get("kernel", 0.0)
+                                   - stages.get("trusted_wait", 0.0), 4)
         out_nb = autograded / f"{chapter}.ipynb"
         if out.get("success") and out_nb.exists():
             score, max_score = read_score(api, student, chapter)
@@ -461,6 +474,8 @@ def grade_one(student: str, chapter: str) -> Result:
             r = Result(student, chapter, "invalid", 0.0, max_score, ["autograde-failed"],
                        f"nbgrader could not autograde it: {autograde_error(out)}", digest)
     r.seconds = round(time.monotonic() - t0, 2)
+    if reason == "":
+        r.stages = stages
     save_result(root, r)
     return r
 
@@ -674,7 +689,11 @@ def _run_locked(s: Settings, tasks, out, err, progress: bool) -> int:
         finish(done[key])
     bar = tqdm(total=len(todo), desc="grading", unit="nb", file=err, disable=not progress or not todo,
                dynamic_ncols=True)
-    if todo:
+    if todo and (s.cluster or s.scheduler not in ("", None)):
+        from autograder import dask_grade
+
+        failures += dask_grade.run_tasks(s, todo, mode, finish, bar, err)
+    elif todo:
         ctx = get_context("fork")
         slots = ctx.Value("i", 0)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
