@@ -62,7 +62,7 @@ def _conn_dir() -> str:
 
 
 def attacks(paths: dict) -> dict[str, dict]:
-    """student -> {"final": code appended after every test | "msq": code for exercise 2, ...}."""
+    """student -> {"final": code in a cell of its own before the last test | "msq": code for exercise 2, ...}."""
     home, prev, root = paths["home"], paths["prev"], paths["root"]
     pwned = [str(root / "pwned"), str(home / "pwned"), str(REPO / "pwned"), str(paths["base"] / "pwned"),
              str(root / "submitted" / "c_host" / "pwned"), "/var/tmp/dlcourse-pwned"]
@@ -187,8 +187,12 @@ def _build(stu: dict, sol: dict, spec: dict) -> dict:
     if "answer" in spec:
         nb = S.fill(nb, {"ch00-why-answer": spec["answer"]})
     if "final" in spec:
-        nb["cells"].append({"cell_type": "code", "execution_count": None, "id": "attack", "metadata": {},
-                            "outputs": [], "source": spec["final"]})
+        # A cell of its own just before the last test: what comes after the last test is never run
+        # (it cannot change a grade), so an attack there would test nothing.
+        last = max(i for i, c in enumerate(nb["cells"]) if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+                   and not c["metadata"]["nbgrader"].get("solution"))
+        nb["cells"].insert(last, {"cell_type": "code", "execution_count": None, "id": "attack", "metadata": {},
+                                  "outputs": [], "source": spec["final"]})
     if "raw" in spec:
         nb["cells"].append({"cell_type": "raw", "id": "rawattack", "metadata": {"raw_mimetype": "text/html"},
                             "source": spec["raw"]})

@@ -223,3 +223,28 @@ def test_the_graded_process_sees_neither_dlcore_nor_a_framework_with_the_same_la
         assert any(where.startswith(m) for m in masks), masks
     assert env == {"PYTHONPATH": "/tmp/somewhere/lib"} or env["PYTHONPATH"].endswith("/lib")
     assert set(python_paths()) - set(binds) <= {real}
+
+
+def test_the_graded_path_is_setup_student_cells_and_tests_not_the_demonstrations():
+    """What the grading kernel runs (SandboxExecute) and the scorer replays: no explorer or demo."""
+    from autograder.trusted import graded_path, is_test
+
+    for ch in ("ch01_objective_functions", "ch08_cnn_backprop"):
+        nb = json.loads((REPO / "solutions" / ch / f"{ch}.ipynb").read_text())
+        run = graded_path(nb, nb)
+        code = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
+        tests = [i for i in code if is_test(nb["cells"][i])]
+        assert set(tests) <= run and max(run) == max(tests)
+        skipped = [i for i in code if i not in run]
+        assert skipped, ch
+        for i in skipped:
+            src = "".join(nb["cells"][i]["source"])
+            assert not nb["cells"][i]["metadata"].get("nbgrader", {}).get("solution"), (ch, i)
+            if "explorer(" in src:
+                break
+        else:
+            raise AssertionError(f"{ch}: no explorer among the cells left unrun")
+        added = json.loads(json.dumps(nb))
+        added["cells"].insert(tests[0], {"cell_type": "code", "id": "mine", "metadata": {}, "outputs": [],
+                                         "source": "helper = 1", "execution_count": None})
+        assert tests[0] in graded_path(added, nb)  # a cell the student added runs
