@@ -336,12 +336,22 @@ for _a, _c, _name in zip((_xi, _gi, _bi), _copies, ("x", "gamma", "beta")):
 # Recompute what you need (μ, σ², $\hat x$) from `x`, and leave `dout`, `x` and `gamma` unchanged
 # (every part checks this). Remember that μ and σ² depend on every $x_{nj}$ of their column, so
 # $\partial L/\partial x$ has three paths: through $\hat x$ directly, through σ², and through μ.
-# Collapsed, per feature (sums over the N examples of the batch):
 #
-# $$d\beta = \sum_n \text{dout}_n,\quad d\gamma = \sum_n \text{dout}_n\,\hat x_n,\quad
-# dx = \frac{\gamma}{\sqrt{\sigma^2+\varepsilon}}\Big(\text{dout} - \tfrac1N d\beta - \hat x\,\tfrac1N d\gamma\Big).$$
+# **Hint: walk the computational graph (计算图) backwards**, one node at a time, per feature:
+# 1. forward as nodes: $\mu = \tfrac1N\sum_n x_n$, $c = x-\mu$, $\sigma^2 = \tfrac1N\sum_n c_n^2$,
+#    $s = 1/\sqrt{\sigma^2+\varepsilon}$, $\hat x = c\,s$, $\text{out} = \gamma\hat x + \beta$;
+# 2. the last node first: β and γ are shared by all N rows, so their gradients add up over the rows;
+#    $\partial L/\partial\hat x = \gamma\cdot\text{dout}$;
+# 3. $\hat x = c\,s$ is a product: the gradient reaching $c$ directly is $\partial L/\partial\hat x\cdot s$,
+#    and $s$ collects $\sum_n \partial L/\partial\hat x_n\,c_n$ from all rows; pass it on to σ² with
+#    $ds/d\sigma^2 = -\tfrac12(\sigma^2+\varepsilon)^{-3/2}$;
+# 4. σ² is a mean of $c^2$: each $c_n$ receives $\tfrac2N c_n\,\partial L/\partial\sigma^2$ more;
+# 5. $c = x-\mu$: $x$ gets $\partial L/\partial c$, and μ gets $-\sum_n\partial L/\partial c_n$, which
+#    the mean hands back to every $x_n$ divided by N. Add the contributions that reach $x$.
 #
-# Deriving the last line yourself is the point; you may also code the three paths separately.
+# Check your answer with a numerical gradient (`dlcore.gradcheck.numerical_gradient` works in
+# this notebook) before you run the test; once it works,
+# simplify: the sums collapse to a short formula in $\hat x$, $d\gamma$ and $d\beta$.
 # Calling `dlcore.batchnorm.batch_norm_backward` fails the test. Hidden tests compare with a
 # numerical gradient on random shapes.
 #
@@ -419,6 +429,130 @@ for _pts, _what in ((3, "dx"), (2, "dgamma"), (1, "dbeta")):
     with part(_pts, _what):
         for _a, _c, _name in zip((_douti, _xi, _gi), _copies, ("dout", "x", "gamma")):
             check_close(_a, _c, f"batch_norm_backward must not change {_name} in place")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "ch05-bn-running-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ### Exercise 3 — running statistics and evaluation mode · 4 points
+#
+# Write `batch_norm_running(x, gamma, beta, running_mean, running_var, train, momentum=0.1, eps=1e-5)`
+# for `x` of shape `(N, D)` and four vectors of shape `(D,)`, returning
+# `(out, new_running_mean, new_running_var)`, as `torch.nn.BatchNorm1d` does in its two modes:
+#
+# - `train=True`: `out` normalises with the **batch** statistics, exactly as in exercise 1 (biased
+#   variance), and the running statistics (滑动平均 running average) take one momentum step
+#   $r \leftarrow (1-m)\,r + m\,s$, where $s$ is the batch mean for `running_mean` and the
+#   **unbiased** batch variance (divide by N − 1) for `running_var`;
+# - `train=False`: `out = gamma * (x - running_mean) / sqrt(running_var + eps) + beta`, and the
+#   running statistics come back unchanged (evaluation never learns from the batch it sees).
+#
+# Return new arrays and leave every input unchanged. You may call your `batch_norm_forward`;
+# calling `dlcore.batchnorm`'s functions fails the test. The visible tests check the shapes, one
+# step of each mode worked by hand, and agreement with `dlcore` on a seeded batch; hidden tests add
+# random shapes and momenta, several training steps in a row, and a batch of one in evaluation.
+#
+
+# %% nbgrader={"grade": false, "grade_id": "ch05-bn-running-impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def batch_norm_running(x, gamma, beta, running_mean, running_var, train, momentum=0.1, eps=1e-5):
+    """Batch norm with running statistics, in training (train=True) or evaluation mode.
+
+    x: (N, D); gamma, beta, running_mean, running_var: (D,); momentum in [0, 1]; eps > 0.
+    Returns (out, new_running_mean, new_running_var) of shapes (N, D), (D,), (D,). Training
+    normalises with the batch mean and biased variance and moves the running mean and the running
+    (unbiased) variance a step `momentum` towards the batch's; evaluation normalises with the
+    running statistics and returns them unchanged. No input is changed.
+    """
+    ### BEGIN SOLUTION
+    if not train:
+        out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
+        return out, running_mean.copy(), running_var.copy()
+    n = x.shape[0]
+    mu = x.mean(axis=0)
+    var = ((x - mu) ** 2).mean(axis=0)
+    out = gamma * (x - mu) / np.sqrt(var + eps) + beta
+    new_mean = (1 - momentum) * running_mean + momentum * mu
+    new_var = (1 - momentum) * running_var + momentum * var * n / (n - 1)
+    return out, new_mean, new_var
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch05-bn-running-test", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+import dlcore.batchnorm as _bn
+from dlcore.testing import check_close, check_shape, run_student
+
+_ref = (_bn.batch_norm_forward, _bn.batch_norm_eval, _bn.update_running_stats)
+_res = run_student(batch_norm_running, np.arange(10.0).reshape(5, 2), np.ones(2), np.zeros(2),
+                   np.zeros(2), np.ones(2), True, forbid=_ref)
+assert isinstance(_res, tuple) and len(_res) == 3, \
+    f"batch_norm_running: expected a tuple (out, new_running_mean, new_running_var), got {type(_res).__name__}"
+# 1. shapes
+check_shape(_res[0], (5, 2), "out for x of shape (5, 2)")
+check_shape(_res[1], (2,), "new_running_mean")
+check_shape(_res[2], (2,), "new_running_var")
+# 2. by hand, training: x = [[1], [3]] has mean 2, biased variance 1, unbiased variance 2; with
+# momentum 0.1 the running mean 0 becomes 0.2 and the running variance 1 becomes 0.9 + 0.2 = 1.1
+_out, _rm, _rv = run_student(batch_norm_running, np.array([[1.0], [3.0]]), np.ones(1), np.zeros(1),
+                             np.zeros(1), np.ones(1), True, momentum=0.1, eps=0.0, forbid=_ref)
+check_close(_out, [[-1.0], [1.0]], "out in training mode for x = [[1], [3]], eps = 0 (batch statistics)")
+check_close(_rm, [0.2], "new_running_mean after one step from 0 with momentum 0.1 (batch mean 2)")
+check_close(_rv, [1.1], "new_running_var after one step from 1 with momentum 0.1 (unbiased batch variance 2)")
+# 3. by hand, evaluation: running mean 2, running variance 4, x = 4 gives (4 - 2) / 2 = 1
+_out, _rm, _rv = run_student(batch_norm_running, np.array([[4.0]]), np.ones(1), np.zeros(1),
+                             np.array([2.0]), np.array([4.0]), False, eps=0.0, forbid=_ref)
+check_close(_out, [[1.0]], "out in evaluation mode for x = [[4]], running mean 2, running variance 4, eps = 0")
+check_close(_rm, [2.0], "new_running_mean in evaluation mode (must come back unchanged)")
+check_close(_rv, [4.0], "new_running_var in evaluation mode (must come back unchanged)")
+# 4. against dlcore on a seeded batch, both modes
+_rng = np.random.default_rng(21)
+_x, _g, _b = _rng.normal(1.0, 2.0, (12, 4)), _rng.normal(size=4), _rng.normal(size=4)
+_m0, _v0 = _rng.normal(size=4), _rng.uniform(0.5, 2.0, 4)
+_o, _cache = _bn.batch_norm_forward(_x, _g, _b)
+_em, _ev = _bn.update_running_stats(_m0, _v0, _cache, momentum=0.1)
+_out, _rm, _rv = run_student(batch_norm_running, _x, _g, _b, _m0, _v0, True, forbid=_ref)
+check_close(_out, _o, "out in training mode compared with dlcore.batchnorm.batch_norm_forward")
+check_close(_rm, _em, "new_running_mean compared with dlcore.batchnorm.update_running_stats")
+check_close(_rv, _ev, "new_running_var compared with dlcore.batchnorm.update_running_stats")
+_out, _rm, _rv = run_student(batch_norm_running, _x, _g, _b, _m0, _v0, False, forbid=_ref)
+check_close(_out, _bn.batch_norm_eval(_x, _m0, _v0, _g, _b), "out in evaluation mode compared with dlcore.batchnorm.batch_norm_eval")
+print("visible tests passed")
+### BEGIN HIDDEN TESTS
+_rng = np.random.default_rng(515)
+for _trial in range(4):
+    _n, _d = int(_rng.integers(2, 30)), int(_rng.integers(1, 7))
+    _mom, _eps = float(_rng.choice([0.0, 0.05, 0.3, 1.0])), float(_rng.choice([1e-5, 1e-2]))
+    _g, _b = _rng.normal(size=_d), _rng.normal(size=_d)
+    _cm, _cv = np.zeros(_d), np.ones(_d)
+    _sm, _sv = _cm.copy(), _cv.copy()
+    for _step in range(3):
+        _xb = _rng.normal(_rng.normal(0, 4), _rng.uniform(0.2, 3), (_n, _d))
+        _want, _c = _bn.batch_norm_forward(_xb, _g, _b, eps=_eps)
+        _cm, _cv = _bn.update_running_stats(_cm, _cv, _c, momentum=_mom)
+        _got, _sm, _sv = run_student(batch_norm_running, _xb, _g, _b, np.array(_sm), np.array(_sv), True,
+                                     momentum=_mom, eps=_eps, forbid=_ref)
+        _where = f"training step {_step + 1} on shape {(_n, _d)}, momentum={_mom}, eps={_eps}"
+        check_close(_got, _want, f"out at {_where}")
+        check_close(_sm, _cm, f"running mean after {_where}")
+        check_close(_sv, _cv, f"running variance after {_where}")
+    _xe = _rng.normal(size=(int(_rng.integers(1, 5)), _d))
+    _got, _em, _ev = run_student(batch_norm_running, _xe, _g, _b, np.array(_cm), np.array(_cv), False,
+                                 momentum=_mom, eps=_eps, forbid=_ref)
+    check_close(_got, _bn.batch_norm_eval(_xe, _cm, _cv, _g, _b, eps=_eps),
+                f"evaluation on a batch of {_xe.shape[0]} after three training steps")
+    check_close(_em, _cm, "evaluation must not move the running mean")
+    check_close(_ev, _cv, "evaluation must not move the running variance")
+# evaluation treats one example on its own: a batch of one is not normalised to zero
+_xo = np.array([[5.0, -1.0]])
+_got = run_student(batch_norm_running, _xo, np.ones(2), np.zeros(2), np.array([1.0, 1.0]),
+                   np.array([4.0, 1.0]), False, eps=0.0, forbid=_ref)[0]
+check_close(_got, [[2.0, -2.0]], "evaluation of one example with running mean [1, 1], running variance [4, 1]")
+# no input is changed, in either mode
+for _mode in (True, False):
+    _ins = (_rng.normal(size=(6, 3)), _rng.normal(size=3), _rng.normal(size=3), _rng.normal(size=3),
+            _rng.uniform(0.5, 2.0, 3))
+    _copies = [a.copy() for a in _ins]
+    run_student(batch_norm_running, *_ins, _mode, momentum=0.2, forbid=_ref)
+    for _a, _c, _name in zip(_ins, _copies, ("x", "gamma", "beta", "running_mean", "running_var")):
+        check_close(_a, _c, f"batch_norm_running(train={_mode}) must not change {_name} in place")
 ### END HIDDEN TESTS
 
 # %% [markdown]

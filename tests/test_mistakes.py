@@ -25,6 +25,9 @@ sys.path.insert(0, str(REPO / "tests"))
 CHAPTERS = sorted(p.stem for p in (REPO / "tests" / "mistakes").glob("ch*.py"))
 MODULES = {ch: importlib.import_module(f"mistakes.{ch}") for ch in CHAPTERS}
 CASES = [(ch, impl, name) for ch in CHAPTERS for impl, named in MODULES[ch].MISTAKES.items() for name in named]
+# Correct implementations in another style (loops, the graph node by node, ...): full marks.
+ALTERNATIVES = [(ch, impl, name) for ch in CHAPTERS
+                for impl, named in getattr(MODULES[ch], "ALTERNATIVES", {}).items() for name in named]
 
 
 def _chapter_dir(ch: str) -> str:
@@ -46,11 +49,12 @@ def graded():
                  if trusted.is_test(c)}
         for g, (code, pts) in tests.items():
             steps.append(("test", f"{g}#model", code, pts))
-        for impl, named in MODULES[ch].MISTAKES.items():
-            test = impl.replace("-impl", "-test")
-            for mistake, (code, _) in named.items():
-                steps += [("exec", f"{impl}#{mistake}", code), ("test", f"{test}#{mistake}", *tests[test]),
-                          ("exec", impl, model[impl])]
+        for kind in ("MISTAKES", "ALTERNATIVES"):
+            for impl, named in getattr(MODULES[ch], kind, {}).items():
+                test = impl.replace("-impl", "-test")
+                for mistake, (code, _) in named.items():
+                    steps += [("exec", f"{impl}#{mistake}", code), ("test", f"{test}#{mistake}", *tests[test]),
+                              ("exec", impl, model[impl])]
         run = Path(tempfile.mkdtemp(prefix="dlm-", dir="/tmp"))   # a Unix socket's path is short
         os.environ.setdefault("DLCOURSE_SANDBOX_MODE", "bwrap" if bwrap_works() else "limits")
         os.environ["DLCOURSE_SANDBOX_RUNTIME"] = str(run)
@@ -78,6 +82,14 @@ def test_each_mistake_scores_what_it_earns_and_is_explained(graded, ch, impl, mi
     v = verdicts[f"{impl.replace('-impl', '-test')}#{mistake}"]
     assert v.points == expected, (v.points, v.message, v.parts)
     assert v.message, "a failing test must say what went wrong"
+
+
+@pytest.mark.parametrize("ch, impl, name", ALTERNATIVES)
+def test_each_correct_alternative_scores_full_marks(graded, ch, impl, name):
+    verdicts, tests = graded[ch]
+    test = impl.replace("-impl", "-test")
+    v = verdicts[f"{test}#{name}"]
+    assert v.points == tests[test][1] == MODULES[ch].ALTERNATIVES[impl][name][1], (v.points, v.message, v.parts)
 
 
 def test_every_graded_exercise_has_three_mistakes():

@@ -7,6 +7,13 @@ _BWD_HEAD = ("def batch_norm_backward(dout, x, gamma, eps=1e-5):\n"
              "    inv_std = 1.0 / np.sqrt(var + eps)\n"
              "    x_hat = (x - mu) * inv_std\n")
 
+_RUN_HEAD = ("def batch_norm_running(x, gamma, beta, running_mean, running_var, train, momentum=0.1, eps=1e-5):\n"
+             "    n = x.shape[0]\n"
+             "    mu, var = x.mean(axis=0), x.var(axis=0)\n")
+_RUN_EVAL = ("    if not train:\n"
+             "        return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, running_mean.copy(), running_var.copy()\n")
+_RUN_OUT = "    out = gamma * (x - mu) / np.sqrt(var + eps) + beta\n"
+
 MISTAKES = {
     "ch05-bn-forward-impl": {
         "the unbiased variance (divide by N - 1)": (
@@ -96,5 +103,76 @@ MISTAKES = {
             "    dout -= dbeta / n\n"
             "    dout -= x_hat * dgamma / n\n"
             "    return gamma * inv_std * dout, dgamma, dbeta\n", 0),
+    },
+    "ch05-bn-running-impl": {
+        "the biased batch variance recorded in running_var": (
+            _RUN_HEAD + _RUN_EVAL + _RUN_OUT +
+            "    return out, (1 - momentum) * running_mean + momentum * mu, (1 - momentum) * running_var + momentum * var\n", 0),
+        "running statistics updated in evaluation mode too": (
+            _RUN_HEAD +
+            "    new_mean = (1 - momentum) * running_mean + momentum * mu\n"
+            "    new_var = (1 - momentum) * running_var + momentum * var * n / (n - 1)\n"
+            "    if not train:\n"
+            "        return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta, new_mean, new_var\n"
+            + _RUN_OUT + "    return out, new_mean, new_var\n", 0),
+        "momentum the wrong way round (keeps 'momentum' of the old value)": (
+            _RUN_HEAD + _RUN_EVAL + _RUN_OUT +
+            "    return out, momentum * running_mean + (1 - momentum) * mu, momentum * running_var + (1 - momentum) * var * n / (n - 1)\n", 0),
+        "evaluation normalises with the batch statistics": (
+            _RUN_HEAD + _RUN_OUT +
+            "    if not train:\n"
+            "        return out, running_mean.copy(), running_var.copy()\n"
+            "    return out, (1 - momentum) * running_mean + momentum * mu, (1 - momentum) * running_var + momentum * var * n / (n - 1)\n", 0),
+        "training normalises with the unbiased variance": (
+            _RUN_HEAD + _RUN_EVAL +
+            "    uvar = x.var(axis=0, ddof=1)\n"
+            "    out = gamma * (x - mu) / np.sqrt(uvar + eps) + beta\n"
+            "    return out, (1 - momentum) * running_mean + momentum * mu, (1 - momentum) * running_var + momentum * uvar\n", 0),
+        "running statistics updated in place": (
+            _RUN_HEAD + _RUN_EVAL + _RUN_OUT +
+            "    running_mean *= 1 - momentum\n"
+            "    running_mean += momentum * mu\n"
+            "    running_var *= 1 - momentum\n"
+            "    running_var += momentum * var * n / (n - 1)\n"
+            "    return out, running_mean, running_var\n", 0),
+    },
+}
+
+# Correct implementations in another style: each must score full marks.
+ALTERNATIVES = {
+    "ch05-bn-running-impl": {
+        "loops over the features, reusing batch_norm_forward": (
+            "def batch_norm_running(x, gamma, beta, running_mean, running_var, train, momentum=0.1, eps=1e-5):\n"
+            "    new_mean, new_var = np.array(running_mean, dtype=float), np.array(running_var, dtype=float)\n"
+            "    if not train:\n"
+            "        out = np.empty_like(x, dtype=float)\n"
+            "        for j in range(x.shape[1]):\n"
+            "            out[:, j] = gamma[j] * (x[:, j] - new_mean[j]) / (new_var[j] + eps) ** 0.5 + beta[j]\n"
+            "        return out, new_mean, new_var\n"
+            "    out = batch_norm_forward(x, gamma, beta, eps=eps)\n"
+            "    for j in range(x.shape[1]):\n"
+            "        col = x[:, j]\n"
+            "        new_mean[j] = new_mean[j] + momentum * (col.mean() - new_mean[j])\n"
+            "        new_var[j] = new_var[j] + momentum * (np.var(col, ddof=1) - new_var[j])\n"
+            "    return out, new_mean, new_var\n", 4),
+    },
+    "ch05-bn-backward-impl": {
+        "the computational graph walked node by node": (
+            "def batch_norm_backward(dout, x, gamma, eps=1e-5):\n"
+            "    n = x.shape[0]\n"
+            "    mu = x.mean(axis=0)\n"
+            "    c = x - mu\n"
+            "    var = (c ** 2).mean(axis=0)\n"
+            "    s = 1.0 / np.sqrt(var + eps)\n"
+            "    x_hat = c * s\n"
+            "    dbeta = dout.sum(axis=0)\n"
+            "    dgamma = (dout * x_hat).sum(axis=0)\n"
+            "    dxhat = dout * gamma\n"
+            "    dc = dxhat * s\n"
+            "    ds = (dxhat * c).sum(axis=0)\n"
+            "    dvar = ds * -0.5 * (var + eps) ** -1.5\n"
+            "    dc = dc + 2.0 / n * c * dvar\n"
+            "    dmu = -dc.sum(axis=0)\n"
+            "    return dc + dmu / n, dgamma, dbeta\n", 6),
     },
 }
