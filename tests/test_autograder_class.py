@@ -31,7 +31,9 @@ from autograder.release import chapters, hidden_lines, release  # noqa: E402
 pytestmark = pytest.mark.slow
 F = build_fixture.CHAPTER
 PY = sys.executable
-GRADE_OPTS = ["--jobs", "2", "--budget", "120", "--mem", "2048", "--cpu", "120", "--no-progress"]
+# Three workers on two cores: a notebook's grading waits about a third of its time (kernel start and
+# shutdown, the scoring process), so a third worker fills it.
+GRADE_OPTS = ["--jobs", "3", "--budget", "120", "--mem", "2048", "--cpu", "120", "--no-progress"]
 # The fixture's infinite loop should cost seconds, not the default 30; real chapters keep a
 # generous per-cell limit so a loaded CI machine does not turn slow cells into timeouts.
 FIXTURE_OPTS = [F, "--timeout", "3"]

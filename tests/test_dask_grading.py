@@ -56,8 +56,7 @@ def _class(root: Path, src: Path, course: Path) -> None:
     S.write(root, "corrupt", F, '{"cells": [')
     late = S.write(root, "late", F, S.perfect(stu, sol))
     (late.parent / "timestamp.txt").write_text("2026-10-03 09:30:00.000000 UTC")
-    for i in range(4):
-        S.write(root, f"s{i}", F, S.perfect(stu, sol) if i % 2 else S.fill(stu, {"ch00-norm-impl": GOOD_NORM}))
+    S.write(root, "half", F, S.fill(stu, {"ch00-norm-impl": GOOD_NORM}))
     rstu, rsol = S.load(course / REAL / f"{REAL}.ipynb"), S.load(src / REAL / f"{REAL}.ipynb")
     S.write(root, "perfect", REAL, S.perfect(rstu, rsol))
     S.write(root, "untouched", REAL, rstu)

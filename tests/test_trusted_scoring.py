@@ -179,7 +179,7 @@ def graded(tmp_path_factory):
     norot = S.solution_sources(sol8)["ch08-convback-impl"].replace("w_rot = w[:, :, ::-1, ::-1]", "w_rot = w")
     assert "w_rot = w\n" in norot
     S.write(root, "conv_norot", CH8, S.fill(lean(stu8), {"ch08-convback-impl": norot}))
-    run = _cli("grade", "--root", root, "--jobs", "2", "--timeout", "60", "--no-progress", "--sandbox", "bwrap")
+    run = _cli("grade", "--root", root, "--jobs", "3", "--timeout", "60", "--no-progress", "--sandbox", "bwrap")
     out = _cli("export", "--root", root, "--csv", base / "grades.csv")
     assert out.returncode == 0, out.stderr
     rows = {r["student"]: r for r in csv.DictReader(io.StringIO((base / "grades.csv").read_text()))}
