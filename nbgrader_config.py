@@ -51,7 +51,8 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DropDuplicateIds, OverwriteKe
 # own process against the student's functions in a fresh sandbox (autograder/trusted.py), and puts
 # its verdict first among each test cell's outputs, where SaveAutoGrades reads the score. That
 # scoring starts before the kernel runs and runs beside it (TrustedScoreEarly): no grade depends
-# on the kernel's run, so the two sandboxes overlap instead of taking turns.
+# on the kernel's run, so the two sandboxes overlap instead of taking turns (as root with
+# bubblewrap, where each has a uid of its own; otherwise they take turns).
 c.Autograde.autograde_preprocessors = [ClearHiddenTests, TrustedScoreEarly, SandboxExecute, SanitizeNotebook,
                                        IgnorePattern, ClearMetadataPreprocessor, LimitOutput, TrustedScore, ShowRubric,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
