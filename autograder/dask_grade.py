@@ -116,6 +116,8 @@ def run_tasks(s, todo, mode: str, finish, bar, err) -> list[str]:
 
 def apply(s, out: dict, digest: str):
     """Write one task's outcome into the instructor's root: gradebook, autograded folder, logs."""
+    from datetime import datetime
+
     from nbgrader.api import Gradebook
 
     from autograder.grade import Result, _atomic_write, _similar_path, record_zero, make_api
@@ -128,19 +130,11 @@ def apply(s, out: dict, digest: str):
         shutil.rmtree(auto, ignore_errors=True)
         r.max_score = record_zero(make_api(s), r.student, r.chapter)
         return r
-    shutil.rmtree(auto, ignore_errors=True)
-    for rel, data in out["autograded"].items():
-        dest = auto / rel
-        if not dest.resolve().is_relative_to(auto.resolve()):
-            raise ValueError(f"a returned file lies outside the autograded folder: {rel}")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(data)
+    _write_folder(auto, out["autograded"])
     rows = out["gradebook"]
     db = "sqlite:///" + str(root / "gradebook.db")
     with Gradebook(db, "dl-fundamentals") as gb:
         gb.update_or_create_student(r.student)
-        from datetime import datetime
-
         kw = {"timestamp": datetime.fromisoformat(rows["timestamp"])} if rows.get("timestamp") else {}
         sub = gb.update_or_create_submission(r.chapter, r.student, **kw)
         for nb in sub.notebooks:
@@ -291,8 +285,10 @@ def _grade_here(p: dict) -> dict:
         raise ValueError(f"not a student/chapter pair: {st!r}/{ch!r}")
     root, source = base / "root", base / "source"
     settings = G.Settings(root=root, source=source, **p["settings"])
-    if not (source / ch).is_dir() or _files(source / ch) != p["source"]:
+    written = _POOL.setdefault("sources", {})
+    if written.get(ch) != p["source"]:
         _write_folder(source / ch, p["source"])  # the chapter's source folder, as the instructor has it now
+        written[ch] = p["source"]
     _write_folder(root / "submitted" / st / ch, p["submission"])
     if p["mode"] == "bwrap":
         from autograder.sandbox import bwrap_works

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import sys
@@ -63,6 +64,20 @@ STAGES: dict[str, float] = {}
 
 def _stage(name: str, seconds: float) -> None:
     STAGES[name] = round(STAGES.get(name, 0.0) + seconds, 4)
+
+
+def source_notebook(source_directory: str, resources) -> dict:
+    """The instructor's notebook for this submission (parsed once per file version: five passes
+    of the pipeline read it)."""
+    info = (resources or {}).get("nbgrader", {})
+    path = Path(source_directory) / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
+    st = path.stat()
+    return _parsed(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(path: str, _mtime: int, _size: int) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -108,10 +123,8 @@ class SandboxExecute(Execute):
         if self.graded_path_only and self.source_directory:
             from autograder.trusted import graded_path
 
-            info = (resources or {}).get("nbgrader", {})
-            path = Path(self.source_directory) / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
             try:
-                self._run = graded_path(nb, json.loads(path.read_text(encoding="utf-8")))
+                self._run = graded_path(nb, source_notebook(self.source_directory, resources))
             except (OSError, ValueError):
                 self._run = None
         self._stopped: NotebookNode | None = None
@@ -439,9 +452,7 @@ class TrustedScore(NbGraderPreprocessor):
     report = Unicode("", help="A JSON file for the grader: verdicts, notes and flags.").tag(config=True)
 
     def _source_nb(self, resources) -> dict:
-        info = resources.get("nbgrader", {})
-        path = Path(self.source_directory) / info.get("assignment", "") / f"{info.get('notebook', '')}.ipynb"
-        return json.loads(path.read_text(encoding="utf-8"))
+        return source_notebook(self.source_directory, resources)
 
     def _score(self, nb, source_nb):
         import os
