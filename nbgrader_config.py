@@ -14,14 +14,15 @@ per-run settings (sandbox kernel, timeouts) on top.
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
-                                    GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
-                                    SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearMarkScheme,
+                                    ClearOutput, ComputeChecksums, GetGrades, IgnorePattern, IncludeHeaderFooter,
+                                    InstantiateTests, LimitOutput, LockCells, OverwriteCells, OverwriteKernelspec,
+                                    SaveAutoGrades, SaveCells)
 
 from autograder.mathsvg import RenderMath
 from autograder.rubric import RubricFeedback, ShowRubric
-from autograder.preprocessors import (DropDuplicateIds, SandboxExecute, SanitizeNotebook, TrimTracebacks, TrustedScore,
-                                      TrustedScoreEarly)
+from autograder.preprocessors import (ClearSolutionsKeepCarry, DropDuplicateIds, SandboxExecute, SanitizeNotebook,
+                                      TrimTracebacks, TrustedScore, TrustedScoreEarly)
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -36,6 +37,11 @@ c.CourseDirectory.db_url = "sqlite:///" + os.environ.get(
 )
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+# nbgrader's release steps, with ClearSolutions keeping a carry cell's `carry(...)` call (the
+# capstone's: it fills itself with the student's own functions from their other chapters).
+c.GenerateAssignment.preprocessors = [IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutionsKeepCarry,
+                                      ClearOutput, CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests,
+                                      ClearMarkScheme, ComputeChecksums, CheckCellMetadata]
 c.Exchange.root = os.environ.get("DLCOURSE_EXCHANGE", os.path.join(os.environ.get("TMPDIR", "/tmp"), "dlcourse-exchange"))
 os.makedirs(c.Exchange.root, exist_ok=True)  # nbgrader's Lab extensions log CRITICAL errors without it
 c.Execute.timeout = 60

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
-from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearSolutions, DeduplicateIds, Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
 from dlcore.testing import INTEGRITY_MARK  # defined once, in the checking module
@@ -327,6 +327,23 @@ class SanitizeNotebook(NbGraderPreprocessor):
                 node["execution_count"] = out.get("execution_count") if isinstance(out.get("execution_count"), int) else None
             return node
         return None
+
+
+def is_carry_cell(cell) -> bool:
+    """A cell whose answer is a ``carry(...)`` call (``dlcourse: {"carry": true}`` in its metadata):
+    the student runs it and it fills itself with the student's own functions (:mod:`dlcore.carry`)."""
+    return bool(cell.get("metadata", {}).get("dlcourse", {}).get("carry"))
+
+
+class ClearSolutionsKeepCarry(ClearSolutions):
+    """nbgrader's ``ClearSolutions``, except that a carry cell reaches the student as it is: its
+    ``carry(...)`` call is the same for the instructor (it carries the model solutions of the
+    chapters beside it) and for the student (it carries theirs); a stub would lose it."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if is_carry_cell(cell):
+            return cell, resources
+        return super().preprocess_cell(cell, resources, cell_index)
 
 
 class DropDuplicateIds(DeduplicateIds):

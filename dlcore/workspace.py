@@ -14,6 +14,9 @@ It also writes ``workspace/.jupyter/``, the Jupyter configuration ``make lab`` p
 (``JUPYTER_CONFIG_PATH``): nbgrader's instructor tools (formgrader, create assignment, the
 exchange's assignment and course lists) are switched off for students, since on a laptop
 there is no exchange and no course to grade. Standard library only.
+
+``carry(*names)`` (from :mod:`dlcore.carry`) copies a student's own functions from the other
+chapter notebooks of the workspace into the notebook they are working in.
 """
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ import os
 import shutil
 import sys
 from pathlib import Path
+
+from dlcore.carry import CarryError, carry, carried_source  # noqa: F401 - a notebook's `from dlcore.workspace import carry`
 
 MANIFEST = ".dlcourse-manifest.json"
 _SKIP = {".ipynb_checkpoints", "__pycache__"}
