@@ -332,13 +332,12 @@ def max_pool2d_backward(dout, x, kernel_size, stride=None):
     s = k if stride is None else stride
     N, C, H_out, W_out = dout.shape
     dx = np.zeros(x.shape, dtype=np.result_type(x, dout))
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    window = x[n, c, i * s:i * s + k, j * s:j * s + k]
-                    r, q = np.unravel_index(np.argmax(window), window.shape)
-                    dx[n, c, i * s + r, j * s + q] += dout[n, c, i, j]
+    n, c = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")   # every image and channel at once
+    for i in range(H_out):
+        for j in range(W_out):
+            window = x[:, :, i * s:i * s + k, j * s:j * s + k].reshape(N, C, k * k)
+            r, q = np.divmod(window.argmax(axis=2), k)                # the first maximum, row-major
+            dx[n, c, i * s + r, j * s + q] += dout[:, :, i, j]
     return dx
     ### END SOLUTION
 
