@@ -30,7 +30,7 @@ def _imported_modules(path: Path) -> set[str]:
 
 def test_every_chapter_has_a_numbers_module_an_explorer_and_a_claims_test():
     names = [p.stem for p in CHAPTERS]
-    assert names == [f"ch0{i}" for i in range(1, 9)]
+    assert names == [f"ch0{i}" for i in range(1, 10)]
     assert [p.stem for p in EXPLORERS] == names
     assert [p.name[5:9] for p in CLAIMS] == names
 

@@ -6,7 +6,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["one_blas_thread", "format_table"]
+__all__ = ["one_blas_thread", "format_table", "small_cnn"]
 
 
 def one_blas_thread():
@@ -41,3 +41,15 @@ def format_table(table: dict[str, np.ndarray], columns=None, fmt: str = "{:>12.4
     head = "".join(f"{c:>12}" for c in columns)
     rows = ["".join(fmt.format(float(table[c][i])) for c in columns) for i in range(len(table[columns[0]]))]
     return "\n".join([head, "-" * len(head), *rows])
+
+
+def small_cnn(pool: str, rng: np.random.Generator):
+    """Section 7's CNN: Conv2d(1, 8, 3, padding=1) → ReLU → ``pool`` (``"max"`` or ``"avg"``, k = 2)
+    → Flatten → Linear(128, 10) logits; input (N, 1, 8, 8)."""
+    from dlcore import nn
+
+    if pool not in ("max", "avg"):
+        raise ValueError(f"small_cnn: pool must be 'max' or 'avg', got {pool!r}")
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, rng=rng), nn.ReLU(),
+                         nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2),
+                         nn.Flatten(), nn.Linear(8 * 4 * 4, 10, rng=rng))

@@ -7,23 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlcore.chapters._shared import small_cnn  # section 7's CNN (the capstone trains it too)
 from dlcore.chapters.images import (CHANNELS, DEFAULT_CUSTOM, KERNEL_CHOICES, MAX_KERNELS, kernel_bank,
                                     load_input, parse_custom_kernel, random_kernels)
 
 __all__ = ["CHANNELS", "DEFAULT_CUSTOM", "KERNEL_CHOICES", "MAX_KERNELS", "kernel_bank", "load_input",
            "parse_custom_kernel", "random_kernels", "small_cnn", "pooling_comparison"]
-
-
-def small_cnn(pool: str, rng: np.random.Generator):
-    """Section 7's CNN: Conv2d(1, 8, 3, padding=1) → ReLU → ``pool`` (``"max"`` or ``"avg"``, k = 2)
-    → Flatten → Linear(128, 10) logits; input (N, 1, 8, 8)."""
-    from dlcore import nn
-
-    if pool not in ("max", "avg"):
-        raise ValueError(f"small_cnn: pool must be 'max' or 'avg', got {pool!r}")
-    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, rng=rng), nn.ReLU(),
-                         nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2),
-                         nn.Flatten(), nn.Linear(8 * 4 * 4, 10, rng=rng))
 
 
 def pooling_comparison(seeds=(0, 1, 2), epochs: int = 10, lr: float = 0.01) -> dict:

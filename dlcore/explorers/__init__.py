@@ -19,6 +19,7 @@ EXPLORERS: dict[str, tuple[str, str, str]] = {
     "ch06_overfitting": ("dlcore.explorers.ch06", "overfitting_explorer", "Overfitting and regularisation"),
     "ch07_cnn_layers": ("dlcore.explorers.ch07", "conv_explorer", "Convolution and pooling on a photograph"),
     "ch08_cnn_backprop": ("dlcore.explorers.ch08", "backprop_explorer", "The error term δ flowing backward"),
+    "ch09_capstone": ("dlcore.explorers.ch09", "training_explorer", "Training the capstone CNN step by step"),
 }
 
 
