@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcore.gradcheck import numerical_gradient
+from dlcore.gradcheck import max_relative_error, numerical_gradient
 from dlcore.losses import cross_entropy, cross_entropy_grad, mse_loss, mse_loss_grad
 from dlcore.softmax import naive_softmax, softmax, softmax_backward, softmax_forward
 
@@ -74,3 +74,35 @@ def pairing_table(margins, n_classes: int = 3) -> dict[str, np.ndarray]:
         cols["mse"][i] = mse_loss(p, onehot)
         cols["mse_grad"][i] = np.linalg.norm(softmax_backward(mse_loss_grad(p, onehot), cache))
     return {"margin": margins, **cols}
+
+
+def gradient_check_table(n: int = 4, c: int = 5, seed: int = 5, h: float = 1e-5, scale: float = 1.0) -> dict[str, float]:
+    """How a gradient check tells a right gradient from a wrong one (the checker exercise's read-out).
+
+    Logits ``normal(size=(n, c)) * scale`` and labels from ``default_rng(seed)``; each entry is the
+    largest elementwise relative error (``dlcore.gradcheck.max_relative_error``) between a
+    gradient and the numerical one of ``dlcore.losses.cross_entropy``:
+
+    ``correct``: p − y over N against central differences; ``no_1_over_n``: p − y without the
+    1/N (its error is (N − 1)/(N + 1) in every entry); ``forward_difference``: the correct
+    gradient against one-sided differences (f(x + h e_i) − f(x)) / h, whose error is O(h);
+    ``worst_entry`` and ``worst_abs_diff``: the correct gradient's entry where its relative error
+    is largest, and the absolute difference there (tiny entries make relative errors large).
+    """
+
+    rng = np.random.default_rng(seed)
+    logits, labels = rng.normal(size=(n, c)) * scale, rng.integers(0, c, size=n)
+    loss = lambda z: cross_entropy(z, labels)  # noqa: E731
+    right = cross_entropy_grad(logits, labels)
+    central = numerical_gradient(loss, logits.copy(), h=h)
+    f0, forward = loss(logits), np.empty_like(logits)
+    for idx in np.ndindex(logits.shape):
+        bumped = logits.copy()
+        bumped[idx] += h
+        forward[idx] = (loss(bumped) - f0) / h
+    rel = np.abs(right - central) / np.maximum(np.abs(right) + np.abs(central), 1e-12)
+    worst = np.unravel_index(int(rel.argmax()), rel.shape)
+    return {"correct": max_relative_error(right, central),
+            "no_1_over_n": max_relative_error(right * n, central),
+            "forward_difference": max_relative_error(right, forward),
+            "worst_entry": float(right[worst]), "worst_abs_diff": float(abs(right[worst] - central[worst]))}
