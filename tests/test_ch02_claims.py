@@ -4,7 +4,8 @@ check tells a right gradient from a wrong one; the affine layer's worked example
 import numpy as np
 import pytest
 
-from dlcore.chapters.ch02 import gradient_check_table, gradient_three_ways, overflow_table, pairing_table
+from dlcore.chapters.ch02 import (gradient_check_table, gradient_three_ways, linear_softmax_digits, overflow_table,
+                                  pairing_table)
 from dlcore.gradcheck import numerical_gradient
 from dlcore.linear import linear_backward, linear_forward
 from dlcore.losses import cross_entropy, cross_entropy_grad
@@ -159,3 +160,33 @@ def test_c2_affine_worked_examples():
     dx, dw, db = linear_backward(np.array([[1.0, 0.0, -1.0]]), cache)
     assert np.allclose(dx, [[2.0, 3.0]]) and np.allclose(dw, [[1.0, 2.0], [0.0, 0.0], [-1.0, -2.0]])
     assert np.allclose(db, [1.0, 0.0, -1.0])
+
+
+def test_c2_linear_softmax_classifier_on_the_digits():
+    r = linear_softmax_digits()
+    assert r["error"] is None and len(r["loss"]) == 201
+    assert abs(r["loss"][0] - np.log(10)) < 0.01                  # "starts at log 10 ≈ 2.30"
+    assert f"{r['loss'][-1]:.2f}" == "0.13" and np.all(np.diff(r["loss"]) < 0)
+    assert f"{r['train_acc']:.1%}" == "98.2%" and f"{r['test_acc']:.1%}" == "93.3%"
+    from dlcore.data import load_digits, train_val_test_split
+    s = train_val_test_split(*load_digits(), 0)
+    assert len(s.X_train) == 1259 and len(s.X_test) == 269
+
+
+def test_c2_linear_softmax_runs_the_students_functions_or_says_why_not():
+    def fwd(x, w, b):
+        return np.einsum("nd,md->nm", x, w) + b
+
+    def bwd(dout, x, w):
+        return dout @ w, dout.T @ x, dout.sum(axis=0)
+
+    ref, mine = linear_softmax_digits(steps=20), linear_softmax_digits(fwd, bwd, cross_entropy_grad, steps=20)
+    assert np.allclose(mine["w"], ref["w"], rtol=0, atol=1e-12) and mine["test_acc"] == ref["test_acc"]
+
+    def unfinished(*args):
+        raise NotImplementedError()
+
+    r = linear_softmax_digits(fwd, unfinished, cross_entropy_grad, steps=5)
+    assert r["error"] == "NotImplementedError" and r["w"] is None
+    wrong = linear_softmax_digits(fwd, lambda d, x, w: (d @ w, d.T @ x, d.mean(axis=0)), cross_entropy_grad, steps=20)
+    assert not np.allclose(wrong["b"], ref["b"])                   # the run follows the functions it is given
