@@ -295,7 +295,8 @@ assert np.array_equal(x, x_before), "relu_grad changed its input x; return a new
 # ∂y/∂aₙ = 1: ∂y/∂zₖ = ∂y/∂aₖ·σ′(zₖ), ∂y/∂wₖ = ∂y/∂zₖ·aₖ₋₁, ∂y/∂aₖ₋₁ = ∂y/∂zₖ·wₖ.
 # You may use `activations.sigmoid` and your own `sigmoid_grad`; do not use `dlcore.nn` or the
 # chapter's reference helpers. `w` may hold integers (e.g. `np.array([2, -1, 3])`); the gradients are
-# floats all the same.
+# floats all the same. Check your gradient with your own chapter-2 checker before you run the test:
+# in a new cell, `from dlcore.workspace import carry; carry("eval_numerical_gradient", "rel_error")` brings your checker from chapter 2.
 
 # %% nbgrader={"grade": false, "grade_id": "ch03-sigmoid_chain_grad-impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sigmoid_chain_grad(x, w):

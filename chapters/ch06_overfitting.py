@@ -380,7 +380,8 @@ check_close(_g.random(), np.random.default_rng(5).random(), "rng untouched when 
 # Write `dropout_backward(dout, mask)` returning `dx`, the gradient with respect to `x` of the
 # forward `out = x * mask` (shapes: all that of `x`). A dropped unit passes no gradient back; a kept
 # one passes it scaled by the same $1/(1-p)$. Calling `dlcore.regularization.dropout_backward` fails
-# the test; the hidden tests compare with a numerical gradient.
+# the test; the hidden tests compare with a numerical gradient. Check yours with your own chapter-2
+# checker before you run the test: in a new cell, `from dlcore.workspace import carry; carry("eval_numerical_gradient", "rel_error")` brings your checker from chapter 2.
 #
 
 # %% nbgrader={"grade": false, "grade_id": "ch06-dropout-backward-impl", "locked": false, "schema_version": 3, "solution": true, "task": false}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcore.gradcheck import numerical_gradient
+from dlcore.gradcheck import max_relative_error, numerical_gradient
 from dlcore.losses import cross_entropy, cross_entropy_grad, mse_loss, mse_loss_grad
 from dlcore.softmax import naive_softmax, softmax, softmax_backward, softmax_forward
 
@@ -74,3 +74,79 @@ def pairing_table(margins, n_classes: int = 3) -> dict[str, np.ndarray]:
         cols["mse"][i] = mse_loss(p, onehot)
         cols["mse_grad"][i] = np.linalg.norm(softmax_backward(mse_loss_grad(p, onehot), cache))
     return {"margin": margins, **cols}
+
+
+def gradient_check_table(n: int = 4, c: int = 5, seed: int = 5, h: float = 1e-5, scale: float = 1.0) -> dict[str, float]:
+    """How a gradient check tells a right gradient from a wrong one (the checker exercise's read-out).
+
+    Logits ``normal(size=(n, c)) * scale`` and labels from ``default_rng(seed)``; each entry is the
+    largest elementwise relative error (``dlcore.gradcheck.max_relative_error``) between a
+    gradient and the numerical one of ``dlcore.losses.cross_entropy``:
+
+    ``correct``: p − y over N against central differences; ``no_1_over_n``: p − y without the
+    1/N (its error is (N − 1)/(N + 1) in every entry); ``forward_difference``: the correct
+    gradient against one-sided differences (f(x + h e_i) − f(x)) / h, whose error is O(h);
+    ``worst_entry`` and ``worst_abs_diff``: the correct gradient's entry where its relative error
+    is largest, and the absolute difference there (tiny entries make relative errors large).
+    """
+
+    rng = np.random.default_rng(seed)
+    logits, labels = rng.normal(size=(n, c)) * scale, rng.integers(0, c, size=n)
+    loss = lambda z: cross_entropy(z, labels)  # noqa: E731
+    right = cross_entropy_grad(logits, labels)
+    central = numerical_gradient(loss, logits.copy(), h=h)
+    f0, forward = loss(logits), np.empty_like(logits)
+    for idx in np.ndindex(logits.shape):
+        bumped = logits.copy()
+        bumped[idx] += h
+        forward[idx] = (loss(bumped) - f0) / h
+    rel = np.abs(right - central) / np.maximum(np.abs(right) + np.abs(central), 1e-12)
+    worst = np.unravel_index(int(rel.argmax()), rel.shape)
+    return {"correct": max_relative_error(right, central),
+            "no_1_over_n": max_relative_error(right * n, central),
+            "forward_difference": max_relative_error(right, forward),
+            "worst_entry": float(right[worst]), "worst_abs_diff": float(abs(right[worst] - central[worst]))}
+
+
+def linear_softmax_digits(forward=None, backward=None, loss_grad=None, *, steps: int = 200, lr: float = 2.0,
+                          seed: int = 0) -> dict:
+    """A linear softmax classifier (affine layer + softmax cross-entropy) trained on the 8×8 digits.
+
+    Full-batch gradient descent for ``steps`` steps with learning rate ``lr`` on the training part of
+    a stratified 70/15/15 split (``dlcore.data.train_val_test_split`` with ``seed``); weights start
+    at ``normal(0, 0.01)`` (10, 64) from ``default_rng(seed)``, the bias at 0. Each step calls
+    ``forward(x, w, b) -> logits``, ``loss_grad(logits, labels) -> dlogits`` and
+    ``backward(dlogits, x, w) -> (dx, dw, db)``; by default dlcore's (``linear``,
+    ``losses.cross_entropy_grad``), or a student's own functions. The loss and accuracies are
+    always measured with dlcore's references.
+
+    Returns ``loss`` (steps + 1,), the training loss before each step and after the last;
+    ``train_acc``, ``test_acc``; ``w``, ``b``; ``error``: None, or what went wrong when one of the
+    functions given failed (an unfinished exercise), with every other entry None.
+    """
+
+    from dlcore.data import load_digits, train_val_test_split
+    from dlcore.linear import linear_backward, linear_forward
+
+    forward = forward or (lambda x, w, b: linear_forward(x, w, b)[0])
+    backward = backward or (lambda dout, x, w: linear_backward(dout, linear_forward(x, w, np.zeros(len(w)))[1]))
+    loss_grad = loss_grad or cross_entropy_grad
+    X, y = load_digits()
+    s = train_val_test_split(X, y, seed)
+    rng = np.random.default_rng(seed)
+    w, b = rng.normal(0.0, 0.01, size=(10, 64)), np.zeros(10)
+    losses = []
+    try:
+        for _ in range(steps):
+            logits = np.asarray(forward(s.X_train, w, b), dtype=np.float64)
+            losses.append(cross_entropy(logits, s.y_train))
+            _, dw, db = backward(np.asarray(loss_grad(logits, s.y_train), dtype=np.float64), s.X_train, w)
+            w = w - lr * np.asarray(dw, dtype=np.float64)
+            b = b - lr * np.asarray(db, dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001 - an unfinished exercise must not break the chapter
+        return {"loss": None, "train_acc": None, "test_acc": None, "w": None, "b": None,
+                "error": f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__}
+    out_train = s.X_train @ w.T + b
+    losses.append(cross_entropy(out_train, s.y_train))
+    return {"loss": np.array(losses), "train_acc": float(np.mean(out_train.argmax(1) == s.y_train)),
+            "test_acc": float(np.mean((s.X_test @ w.T + b).argmax(1) == s.y_test)), "w": w, "b": b, "error": None}

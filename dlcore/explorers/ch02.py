@@ -18,13 +18,13 @@ from matplotlib.figure import Figure
 
 from dlcore.chapters._shared import format_table  # noqa: F401 - re-exported for the chapter's tables
 from dlcore.chapters.ch02 import (  # noqa: F401 - the chapter's numbers, re-exported for its notebook
-    gradient_three_ways, overflow_table, pairing_table)
+    gradient_check_table, gradient_three_ways, linear_softmax_digits, overflow_table, pairing_table)
 from dlcore.explorers.base import Explorer, fmt
 from dlcore.explorers.fastdraw import StaticLayer
 from dlcore.losses import cross_entropy, cross_entropy_grad
 from dlcore.softmax import softmax
 
-__all__ = ["format_table", "overflow_table", "plot_softmax_temperatures", "gradient_three_ways", "pairing_table", "SoftmaxExplorer", "softmax_explorer"]
+__all__ = ["format_table", "overflow_table", "gradient_check_table", "linear_softmax_digits", "plot_softmax_temperatures", "gradient_three_ways", "pairing_table", "SoftmaxExplorer", "softmax_explorer"]
 
 MAX_CLASSES = 5
 
