@@ -239,8 +239,8 @@ print("dW against a numerical gradient, max relative error:",
 #
 # Put δz back on the stride-1 grid: the **dilated** δ (膨胀, or 空洞 "with holes") holds δz[i, j]
 # at (S·i, S·j) and zeros everywhere else — **S − 1 zeros** between neighbouring entries, in rows
-# and in columns, so it has (H_out − 1)·S + 1 rows. Written with it, the sum is the stride-1 sum of
-# the cells above, and so are the weight gradients:
+# and in columns, so it has (H_out − 1)·S + 1 rows. With the dilated δ in place of δz, the sum is
+# the stride-1 sum worked out above, and so are the weight gradients:
 #
 # $$\delta x = \operatorname{fullconv}\big(\operatorname{dilate}_S(\delta z),\ \operatorname{rot180}(w)\big), \qquad
 # dW[f,c] = \operatorname{corr}\big(x_{pad}[c],\ \operatorname{dilate}_S(\delta z[f])\big), \qquad db[f] = \sum \delta z[f]$$
@@ -913,4 +913,5 @@ ask("The gradient of a convolution with respect to its input is …", [
 # | feature map | 特征图 | one output channel of a conv layer |
 # | channel | 通道 | the C (input) or F (output) axis of NCHW |
 # | stride / padding | 步长 / 填充 | stride > 1 dilates δ before the full convolution; padding is cropped off δx |
+# | dilated δ | 膨胀 / 空洞 | δ with S − 1 zeros between its entries: a stride-S conv's δ back on the stride-1 grid; the (H + 2P − K) mod S rows and columns no window reached get δ = 0 |
 # | gradient check | 梯度检验 | comparing a backward pass with central differences |
