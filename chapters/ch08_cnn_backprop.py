@@ -538,7 +538,7 @@ check_close(run_student(avg_pool2d_backward, dout, x.shape, 3, forbid=(ref,)), r
 
 # %% nbgrader={"grade": false, "grade_id": "ch08-convback-impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv2d_backward(dout, x, w, padding=0, stride=1):
-    """Backward of a conv with padding P and stride S: dx by full convolution of the dilated δ with rot180(w), dw, db.
+    """Backward of a conv (padding P, stride S): dx = full_conv(dilated δ, rot180(w)), dw, db.
 
     dout: (N, F, H_out, W_out) δ at the conv output; x: (N, C, H, W) the forward input;
     w: (F, C, KH, KW); padding: int, the forward's zero padding; stride: int, the forward's stride.
