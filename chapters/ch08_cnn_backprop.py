@@ -29,7 +29,8 @@
 # 1. route δ back through max pooling (最大池化, to the arg-max "switch") and average pooling
 #    (平均池化, δ/k² to every cell of the window), and say why both keep Σδ;
 # 2. derive δ of the layer below a convolution as `full_conv(δ, rot180(w)) ⊙ f'(z)`, and compute
-#    dW (the correlation of the layer's input with δ) and db (the sum of δ);
+#    dW (the correlation of the layer's input with δ) and db (the sum of δ); with stride S, dilate δ
+#    first (S − 1 zeros between its entries) and mind the edge the forward never reached;
 # 3. chain the rules through conv → ReLU → pool → conv and confirm them by a gradient check;
 # 4. find the bug in a wrong backward pass with a gradient check.
 #
@@ -228,18 +229,68 @@ print("dW against a numerical gradient, max relative error:",
       gradcheck.max_relative_error(dw3, gradcheck.numerical_gradient(L3, w3)))
 
 # %% [markdown]
-# *Stride.* With stride S the forward pass skipped positions, so δz first gets S−1 zeros inserted
-# between its entries (it is "dilated" back to the stride-1 grid); then the same full convolution
-# applies. One line checks it:
+# ### Stride > 1: dilate δ first (空洞 / 膨胀)
+#
+# With stride S the forward pass reads the input only at every S-th position,
+# `z[i, j] = Σ_u Σ_v x[S·i+u, S·j+v] · w[u, v] + b`, so input cell x[r, s] meets the weight
+# w[r − S·i, s − S·j] and the chain-rule sum of section 1 becomes
+#
+# $$\delta x[r,s] \;=\; \sum_{i,j} \delta z[i,j]\; w[r - S i,\, s - S j].$$
+#
+# Put δz back on the stride-1 grid: the **dilated** δ (膨胀, or 空洞 "with holes") holds δz[i, j]
+# at (S·i, S·j) and zeros everywhere else — **S − 1 zeros** between neighbouring entries, in rows
+# and in columns, so it has (H_out − 1)·S + 1 rows. With the dilated δ in place of δz, the sum is
+# the stride-1 sum worked out above, and so are the weight gradients:
+#
+# $$\delta x = \operatorname{fullconv}\big(\operatorname{dilate}_S(\delta z),\ \operatorname{rot180}(w)\big), \qquad
+# dW[f,c] = \operatorname{corr}\big(x_{pad}[c],\ \operatorname{dilate}_S(\delta z[f])\big), \qquad db[f] = \sum \delta z[f]$$
+#
+# (the inserted zeros add nothing to db). In the scatter view nothing changes but the place:
+# each δz[i, j] stamps the kernel at (S·i, S·j) instead of (i, j).
+#
+# **The edge the forward never reached.** The full convolution of the dilated δ has
+# (H_out − 1)·S + K rows, but the padded input has H + 2P = (H_out − 1)·S + K + ((H + 2P − K) mod S).
+# When H + 2P − K is not a multiple of S, the last (H + 2P − K) mod S rows (and, the same way, the
+# last columns) were inside no window: no output used them, so their δ is 0. Append them as zero
+# rows at the bottom and zero columns on the right, *then* crop the padding. This is where an
+# off-by-one hides: dx a row short, or the zero row put at the top, shifting everything by one.
+#
+# The worked case: the 6×6 input and the 1…9 kernel of the single-δ example, stride 2. z is 2×2,
+# the dilated δ 3×3, its full convolution 5×5, and (6 − 3) mod 2 = 1 row and 1 column of the
+# input were never reached.
 
 # %%
 z4, cache4 = conv.conv2d_forward(x1, w1, np.zeros(1), stride=2)     # (1, 1, 2, 2)
-dz4 = np.array([[1.0, -2.0], [0.5, 3.0]])[None, None]
-dx4 = conv.conv2d_backward(dz4, cache4)[0]
-dilated = ch08.dilate(dz4[0, 0], 2)                                 # 3×3 with zeros between
-print("stride 2: max |δx − full_conv(dilate(δz), rot180 w)| =",
-      np.abs(dx4[0, 0, :5, :5] - conv.full_convolve2d(dilated, conv.rot180(w1[0, 0]))).max(),
-      "| last row/column (never used by the forward):", np.abs(dx4[0, 0, 5:, :]).max(), np.abs(dx4[0, 0, :, 5:]).max())
+dz4 = np.array([[1.0, -2.0], [0.5, 2.0]])[None, None]
+dx4, dw4, db4 = conv.conv2d_backward(dz4, cache4)
+dilated = ch08.dilate(dz4[0, 0], 2)                                 # 3×3: one zero between entries
+core = conv.full_convolve2d(dilated, conv.rot180(w1[0, 0]))         # 5×5
+unreached = (6 - 3) % 2                                             # rows (and columns) no window reached
+by_formula = np.pad(core, ((0, unreached), (0, unreached)))         # back to the input's 6×6
+never = np.ones((6, 6), dtype=bool); never[:5, :5] = False          # the unreached row and column
+ch08.show_maps_with_numbers([dz4[0, 0], dilated, core, dx4[0, 0]],
+                            ["δz (stride 2)", "dilate(δz): 1 zero between", "full_conv(·, rot180 w)",
+                             "δx: + the unreached edge"],
+                            highlight={1: dilated != 0, 3: never}, figsize=(12, 3.2))
+
+# %%
+print("δx: max |conv2d_backward − full_conv(dilate δz, rot180 w), edge appended| =",
+      np.abs(dx4[0, 0] - by_formula).max())
+print("δx at (2, 2), a cell inside all four windows:", dx4[0, 0, 2, 2], "= 9·1 + 7·(−2) + 3·0.5 + 1·2")
+dw_corr4 = np.array([[np.sum(x1[0, 0, u:u + 3, v:v + 3] * dilated) for v in range(3)] for u in range(3)])
+print("dW: max |conv2d_backward − corr(x, dilate δz)| =", np.abs(dw4[0, 0] - dw_corr4).max(),
+      "| db =", db4, "= Σ δz")
+L4 = lambda xx: np.sum(conv.conv2d_forward(xx, w1, np.zeros(1), stride=2)[0] * dz4)
+print("δx against a numerical gradient, max relative error:",
+      gradcheck.max_relative_error(dx4, gradcheck.numerical_gradient(L4, x1)))
+
+# %% [markdown]
+# In the figure the green boxes mark the four δz values in the dilated δ, and the unreached row and
+# column of δx, which are 0. δx from the dilated δ and dW from the correlation with it agree with
+# `dlcore` to rounding (differences below 1e-14), and δx with the numerical gradient (relative error
+# below 1e-9); db = 1 − 2 + 0.5 + 2 = 1.5. The centre cell (2, 2) lies in all four windows and
+# collects all four stamps, 9·1 + 7·(−2) + 3·0.5 + 1·2 = −1.5: with K > S the windows overlap and the
+# stamps add, as overlapping pooling windows did.
 
 # %% [markdown]
 # ## 4. A conv layer preceded by a pooling layer
@@ -455,45 +506,66 @@ check_close(run_student(avg_pool2d_backward, dout, x.shape, 3, forbid=(ref,)), r
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch08-convback-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #
-# ## Exercise 3 — `conv2d_backward` (5 points: dx 3, dw 1, db 1)
+# ## Exercise 3 — `conv2d_backward` (7 points: dx 3, dw 1, db 1, stride 2)
 #
-# Write the backward pass of a stride-1 convolution with zero padding `padding`:
+# Write the backward pass of a convolution with zero padding `padding` and stride `stride`
+# (one int for both axes), `conv2d_backward(dout, x, w, padding=0, stride=1) -> (dx, dw, db)`:
 #
-# * `dx` — for each input channel c: Σ_f full_conv(dout[n, f], rot180(w[f, c])), computed on the
-#   padded input, then cropped by `padding` on every side;
-# * `dw[f, c]` — the correlation of the padded input with `dout`: Σ_n Σ_ij x_pad[n, c, i+u, j+v]·dout[n, f, i, j];
+# * **dilate** — with stride S > 1, first insert S − 1 zeros between the entries of `dout`, in rows
+#   and columns: `d` of shape (N, F, (H_out − 1)·S + 1, (W_out − 1)·S + 1), `d[:, :, ::S, ::S] = dout`
+#   (for S = 1, `d` is `dout`);
+# * `dx` — for each input channel c: Σ_f full_conv(d[n, f], rot180(w[f, c])) gives δ of the padded
+#   input, except its last (H + 2P − KH) mod S rows and (W + 2P − KW) mod S columns, which no window
+#   reached and whose δ is 0; append them, then crop `padding` from every side;
+# * `dw[f, c]` — the correlation of the padded input with `d`: Σ_n Σ_pq x_pad[n, c, u+p, v+q]·d[n, f, p, q]
+#   (the same as Σ_n Σ_ij x_pad[n, c, S·i+u, S·j+v]·dout[n, f, i, j]);
 # * `db[f]` — the sum of `dout[:, f]`.
 #
-# Use the full convolution with the rotated kernel for `dx` (zero-pad `dout` by K−1, slide
-# `rot180(w)` over it); loops are welcome, `np.rot90(w, 2, axes=(2, 3))` or `w[:, :, ::-1, ::-1]`
-# rotates. Do not call `dlcore.conv.conv2d_backward` (nor dlcore's `full_convolve2d`).
+# Use the full convolution with the rotated kernel for `dx` (zero-pad `d` by K−1, slide `rot180(w)`
+# over it) or, if you prefer, the scatter form (each `dout[n, f, i, j]` stamps `w[f]` at
+# (S·i, S·j) of the padded input); loops are welcome, `w[:, :, ::-1, ::-1]` rotates. Do not call
+# `dlcore.conv.conv2d_backward` (nor dlcore's `full_convolve2d`).
+#
+# The parts dx (3 points), dw (1) and db (1) are graded with stride 1, so a solution for stride 1
+# earns those 5; the part "stride" (2 points) checks dx, dw and db together with strides 2 and 3,
+# including shapes whose last rows or columns the forward never reached.
+#
+# Check your backward with your own gradient checker, the one you wrote in chapter 2. In a new cell,
+# `from dlcore.workspace import carry; carry("eval_numerical_gradient", "rel_error")` brings your
+# checker from chapter 2.
 #
 
 # %% nbgrader={"grade": false, "grade_id": "ch08-convback-impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def conv2d_backward(dout, x, w, padding=0):
-    """Backward of a stride-1 conv: dx by full convolution with rot180(w), dw, db.
+def conv2d_backward(dout, x, w, padding=0, stride=1):
+    """Backward of a conv (padding P, stride S): dx = full_conv(dilated δ, rot180(w)), dw, db.
 
     dout: (N, F, H_out, W_out) δ at the conv output; x: (N, C, H, W) the forward input;
-    w: (F, C, KH, KW); padding: int, zero padding used by the forward pass.
+    w: (F, C, KH, KW); padding: int, the forward's zero padding; stride: int, the forward's stride.
     Returns (dx, dw, db) with shapes (N, C, H, W), (F, C, KH, KW), (F,).
     """
     ### BEGIN SOLUTION
     N, F, H_out, W_out = dout.shape
     _, C, H, W = x.shape
     KH, KW = w.shape[2:]
-    P = padding
+    P, S = padding, stride
     xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))
+    dtype = np.result_type(x, w, dout)
+    # dilate: S - 1 zeros between the entries of dout, so the stride-1 formulas apply
+    HD, WD = (H_out - 1) * S + 1, (W_out - 1) * S + 1
+    d = np.zeros((N, F, HD, WD), dtype=dtype)
+    d[:, :, ::S, ::S] = dout
     db = dout.sum(axis=(0, 2, 3))
-    dw = np.zeros(w.shape, dtype=np.result_type(x, w, dout))
+    dw = np.zeros(w.shape, dtype=dtype)
     for u in range(KH):
         for v in range(KW):
-            patch = xp[:, :, u:u + H_out, v:v + W_out]            # (N, C, H_out, W_out)
-            dw[:, :, u, v] = np.einsum("nchw,nfhw->fc", patch, dout)
+            patch = xp[:, :, u:u + HD, v:v + WD]                  # (N, C, HD, WD)
+            dw[:, :, u, v] = np.einsum("nchw,nfhw->fc", patch, d)
     w_rot = w[:, :, ::-1, ::-1]
-    dpad = np.pad(dout, ((0, 0), (0, 0), (KH - 1, KH - 1), (KW - 1, KW - 1)))
-    dxp = np.zeros(xp.shape, dtype=dw.dtype)
-    for r in range(xp.shape[2]):
-        for s in range(xp.shape[3]):
+    dpad = np.pad(d, ((0, 0), (0, 0), (KH - 1, KH - 1), (KW - 1, KW - 1)))
+    # rows/columns past HD + KH - 1 (WD + KW - 1) were never reached by the forward: they stay 0
+    dxp = np.zeros(xp.shape, dtype=dtype)
+    for r in range(HD + KH - 1):
+        for s in range(WD + KW - 1):
             window = dpad[:, :, r:r + KH, s:s + KW]               # (N, F, KH, KW)
             dxp[:, :, r, s] = np.einsum("nfuv,fcuv->nc", window, w_rot)
     dx = dxp[:, :, P:P + H, P:P + W]
@@ -501,11 +573,11 @@ def conv2d_backward(dout, x, w, padding=0):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch08-convback-test", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08-convback-test", "locked": true, "points": 7, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 from dlcore import conv
 from dlcore.testing import check_close, check_shape, check_gradient, part, run_student
-# three independent parts: dx (3 points), dw (1), db (1)
+# four independent parts: dx (3 points), dw (1), db (1) with stride 1; stride (2) with strides 2 and 3
 refs = (conv.conv2d_backward, conv.full_convolve2d)
 # one δ stamps the kernel onto the input (section 3)
 x = np.arange(36, dtype=float).reshape(1, 1, 6, 6) / 10
@@ -540,6 +612,20 @@ with part(1, "dw"):
 with part(1, "db"):
     db = run_student(conv2d_backward, dout, x, w, 1, forbid=refs)[2]
     check_close(db, rdb, "db (padding=1) compared with dlcore")
+# the worked stride-2 case of section 3: the last row and column of x were in no window
+x = np.round(np.random.default_rng(1).normal(size=(1, 1, 6, 6)), 1)
+w = np.arange(1, 10, dtype=float).reshape(1, 1, 3, 3)
+dz = np.array([[1.0, -2.0], [0.5, 2.0]])[None, None]
+rdx, rdw, rdb = conv.conv2d_backward(dz, conv.conv2d_forward(x, w, np.zeros(1), stride=2)[1])
+with part(2, "stride"):
+    dx, dw, db = run_student(conv2d_backward, dz, x, w, padding=0, stride=2, forbid=refs)
+    check_shape(dx, (1, 1, 6, 6), "dx with stride 2 (the input's shape)")
+    check_close(dx[0, 0, 5, :], np.zeros(6), "dx's last row with stride 2 (no window reached it)")
+    check_close(dx[0, 0, :, 5], np.zeros(6), "dx's last column with stride 2 (no window reached it)")
+    check_close(dx[0, 0, 2, 2], -1.5, "dx[0, 0, 2, 2] with stride 2 (in all four windows: 9·1 + 7·(−2) + 3·0.5 + 1·2)")
+    check_close(dx, rdx, "dx with stride 2 compared with dlcore")
+    check_close(dw, rdw, "dw with stride 2 compared with dlcore")
+    check_close(db, [1.5], "db with stride 2 (the sum of δ)")
 ### BEGIN HIDDEN TESTS
 for seed in range(3):
     rng = np.random.default_rng(300 + seed)
@@ -563,6 +649,32 @@ for seed in range(3):
         db = run_student(conv2d_backward, dout, x, w, P, forbid=refs)[2]
         check_close(db, rdb, f"db, {what}")
         check_gradient(lambda bb: np.sum(conv.conv2d_forward(x, w, bb, padding=P)[0] * dout), b, db, f"db, {what}")
+# strides 2 and 3; r_h, r_w = (H + 2P - K) mod S rows and columns at the far edge were in no window
+for seed, (N, C, F, H, W, KH, KW, P, S) in enumerate([
+        (1, 1, 1, 7, 7, 3, 3, 0, 2),      # everything reached; a batch of one
+        (2, 3, 4, 8, 7, 3, 2, 1, 2),      # r_h = r_w = 1; a kernel taller than wide
+        (2, 2, 3, 9, 8, 3, 3, 0, 3),      # r_h = 0, r_w = 2
+        (1, 2, 2, 10, 9, 2, 3, 1, 3),     # r_h = 1, r_w = 2; a batch of one
+        (3, 1, 2, 6, 9, 1, 1, 0, 2),      # a 1x1 kernel: the windows do not even touch; r_h = 1
+        (2, 2, 2, 5, 5, 3, 3, 2, 3)]):    # padding 2, r_h = r_w = 0
+    rng = np.random.default_rng(320 + seed)
+    x = rng.normal(size=(N, C, H, W)); w = rng.normal(size=(F, C, KH, KW)); b = rng.normal(size=F)
+    out, cache = conv.conv2d_forward(x, w, b, stride=S, padding=P)
+    dout = rng.normal(size=out.shape)
+    rdx, rdw, rdb = conv.conv2d_backward(dout, cache)
+    r_h, r_w = (H + 2 * P - KH) % S, (W + 2 * P - KW) % S
+    what = (f"stride {S}, x{x.shape}, w{w.shape}, padding={P}" + (", a batch of one" if N == 1 else "")
+            + (f", the last {r_h} row(s) and {r_w} column(s) of the padded input in no window" if r_h or r_w else ""))
+    with part(2, "stride"):
+        dx, dw, db = run_student(conv2d_backward, dout, x, w, padding=P, stride=S, forbid=refs)
+        check_shape(dx, x.shape, f"dx, {what}")
+        check_close(dx, rdx, f"dx, {what}")
+        check_close(dw, rdw, f"dw, {what}")
+        check_close(db, rdb, f"db, {what}")
+        check_gradient(lambda xx: np.sum(conv.conv2d_forward(xx, w, b, stride=S, padding=P)[0] * dout), x, dx,
+                       f"dx, {what}")
+        check_gradient(lambda ww: np.sum(conv.conv2d_forward(x, ww, b, stride=S, padding=P)[0] * dout), w, dw,
+                       f"dw, {what}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -800,4 +912,5 @@ ask("The gradient of a convolution with respect to its input is …", [
 # | feature map | 特征图 | one output channel of a conv layer |
 # | channel | 通道 | the C (input) or F (output) axis of NCHW |
 # | stride / padding | 步长 / 填充 | stride > 1 dilates δ before the full convolution; padding is cropped off δx |
+# | dilated δ | 膨胀 / 空洞 | δ with S − 1 zeros between its entries: a stride-S conv's δ back on the stride-1 grid; the (H + 2P − K) mod S rows and columns no window reached get δ = 0 |
 # | gradient check | 梯度检验 | comparing a backward pass with central differences |

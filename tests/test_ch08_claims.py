@@ -3,7 +3,8 @@
 C16 max-pool backward puts each δ at the arg-max and zeros elsewhere; average-pool backward
 spreads δ/k²; both preserve Σδ. C17 conv's δ equals the full convolution of δ with the rot180
 kernel, dW equals the correlation of input and δ, db the sum of δ — checked against dlcore,
-PyTorch and a numerical gradient; a conv preceded by a pool routes δ through the pool first.
+PyTorch and a numerical gradient; with stride S the same holds for δ dilated by S − 1 zeros, the
+rows the forward never reached getting 0; a conv preceded by a pool routes δ through the pool first.
 """
 import numpy as np
 import pytest
@@ -177,6 +178,65 @@ def test_c17_stride_two_is_full_convolution_of_dilated_delta():
     dz = rng.normal(size=z.shape)
     dx = conv.conv2d_backward(dz, cache)[0]
     np.testing.assert_allclose(dx[0, 0], conv.full_convolve2d(dilate(dz[0, 0], 2), conv.rot180(w[0, 0])), atol=1e-12)
+
+
+def test_c17_stride_worked_example_of_section_3():
+    """Section 3's stride-2 case: 2×2 δz, 3×3 dilated δ, 5×5 full convolution, 1 unreached row and
+    column of the 6×6 input (δx 0 there), δx[2, 2] = 9·1 + 7·(−2) + 3·0.5 + 1·2 = −1.5, db = 1.5."""
+    from dlcore.chapters.ch08 import stride_example
+
+    e = stride_example()
+    assert e["z"].shape == (1, 1, 2, 2) and e["dz"].shape == (1, 1, 2, 2)
+    assert e["dilated"].shape == (3, 3) and e["core"].shape == (5, 5) and e["unreached"] == 1
+    np.testing.assert_array_equal(e["dilated"], [[1, 0, -2], [0, 0, 0], [0.5, 0, 2]])   # S − 1 = 1 zero between
+    np.testing.assert_array_equal(e["dx"][0, 0, 5, :], 0)
+    np.testing.assert_array_equal(e["dx"][0, 0, :, 5], 0)
+    assert np.abs(e["dx"][0, 0] - e["dx_formula"]).max() < 1e-14
+    assert np.abs(e["dw"][0, 0] - e["dw_corr"]).max() < 1e-14
+    assert e["db"][0] == pytest.approx(1 - 2 + 0.5 + 2) == pytest.approx(1.5)
+    w = e["w"][0, 0]
+    assert (w[2, 2], w[2, 0], w[0, 2], w[0, 0]) == (9, 7, 3, 1)   # the weights that meet cell (2, 2)
+    assert e["dx"][0, 0, 2, 2] == pytest.approx(9 * 1 + 7 * (-2) + 3 * 0.5 + 1 * 2) == pytest.approx(-1.5)
+    assert e["dx_error"] < 1e-9 and e["dw_error"] < 1e-9
+    # the notebook's x is section 3's x1 (the first draw of default_rng(1)), the same as the exercise's
+    np.testing.assert_array_equal(e["x"], np.round(np.random.default_rng(1).normal(size=(1, 1, 6, 6)), 1))
+
+
+@pytest.mark.parametrize("H, W, KH, KW, P, S", [(6, 6, 3, 3, 0, 2), (8, 7, 3, 2, 1, 2), (9, 8, 3, 3, 0, 3),
+                                               (10, 9, 2, 3, 1, 3), (6, 9, 1, 1, 0, 2), (5, 5, 3, 3, 2, 3)])
+def test_c17_stride_rule_dilate_full_conv_and_the_unreached_edge(H, W, KH, KW, P, S):
+    """For any stride: H + 2P = (H_out − 1)·S + K + (H + 2P − K) mod S; δx_pad is the full convolution of
+    the dilated δ with rot180(w) followed by (H + 2P − K) mod S zero rows (columns); dW is the
+    correlation of x_pad with the dilated δ; db the sum of δ."""
+    from dlcore.chapters.ch08 import unreached
+
+    rng = np.random.default_rng(H * 100 + W * 10 + S)
+    x = rng.normal(size=(2, 2, H, W))
+    w = rng.normal(size=(3, 2, KH, KW))
+    z, cache = conv.conv2d_forward(x, w, np.zeros(3), stride=S, padding=P)
+    dz = rng.normal(size=z.shape)
+    dx, dw, db = conv.conv2d_backward(dz, cache)
+    Ho, Wo = z.shape[2:]
+    rh, rw = unreached(H, KH, S, P), unreached(W, KW, S, P)
+    assert H + 2 * P == (Ho - 1) * S + KH + rh and W + 2 * P == (Wo - 1) * S + KW + rw
+    xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))
+    dxp = np.zeros(xp.shape)
+    dwc = np.zeros(w.shape)
+    for n in range(2):
+        for f in range(3):
+            d = dilate(dz[n, f], S)
+            assert d.shape == ((Ho - 1) * S + 1, (Wo - 1) * S + 1)
+            for c in range(2):
+                dxp[n, c] += np.pad(conv.full_convolve2d(d, conv.rot180(w[f, c])), ((0, rh), (0, rw)))
+                dwc[f, c] += [[np.sum(xp[n, c, u:u + d.shape[0], v:v + d.shape[1]] * d) for v in range(KW)]
+                              for u in range(KH)]
+    np.testing.assert_allclose(dx, dxp[:, :, P:P + H, P:P + W], atol=1e-12)
+    np.testing.assert_allclose(dw, dwc, atol=1e-12)
+    np.testing.assert_allclose(db, dz.sum(axis=(0, 2, 3)), atol=1e-12)
+    if rh > P:   # unreached rows of the real input (not only padding): their δ is exactly 0
+        assert np.all(dx[:, :, H - (rh - P):, :] == 0)
+    L = lambda xx: np.sum(conv.conv2d_forward(xx, w, np.zeros(3), stride=S, padding=P)[0] * dz)  # noqa: E731
+    assert gradcheck.max_relative_error(dx, gradcheck.numerical_gradient(L, x)) < 1e-7
 
 
 def test_conv_preceded_by_pool_routes_delta_through_pool_first():

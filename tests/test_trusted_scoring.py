@@ -208,7 +208,7 @@ def test_str_subclass_with_true_eq_earns_nothing(graded):
 def test_honest_students_score_as_before(graded):
     rows = graded["rows"]
     assert float(rows["perfect"][CH1]) == 10.0
-    assert float(rows["perfect"][CH8]) == 13.0
+    assert float(rows["perfect"][CH8]) == 15.0
     assert float(rows["partial"][CH1]) == 2.0
     assert float(rows["blank"][CH1]) == 0.0
     for s in ("perfect", "partial", "blank"):
@@ -231,7 +231,7 @@ def test_partial_credit_per_part_comes_from_the_grader(graded):
     nb = json.loads((graded["root"] / "autograded" / "conv_norot" / CH8 / f"{CH8}.ipynb").read_text())
     cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "ch08-convback-test")
     verdict = "".join(cell["outputs"][0]["text"])
-    assert "Autograder: 2 of 5 points." in verdict
+    assert "Autograder: 2 of 7 points." in verdict
     assert "✓ dw: 1 of 1" in verdict and "✓ db: 1 of 1" in verdict and "✗ dx: 0 of 3" in verdict
     assert "dx for a single δ at (1, 2)" in verdict    # a visible check: says what was expected
 

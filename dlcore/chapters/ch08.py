@@ -78,3 +78,43 @@ def dilate(d: np.ndarray, stride: int) -> np.ndarray:
     out = np.zeros(((d.shape[0] - 1) * stride + 1, (d.shape[1] - 1) * stride + 1), dtype=d.dtype)
     out[::stride, ::stride] = d
     return out
+
+
+def unreached(H: int, K: int, S: int, P: int = 0) -> int:
+    """Rows (or columns) at the bottom (right) of the padded input that a stride-S forward never reached.
+
+    The last window starts at S·(H_out − 1) and ends at S·(H_out − 1) + K − 1; the padded input has
+    H + 2P = S·(H_out − 1) + K + (H + 2P − K) mod S rows, so the last (H + 2P − K) mod S get no δ.
+    """
+    return (H + 2 * P - K) % S
+
+
+def stride_example() -> dict:
+    """Section 3's worked stride-2 case: the 6×6 input and 1..9 kernel, δz = [[1, −2], [0.5, 2]].
+
+    Returns the dilated δ, δx by dlcore and by the full convolution of the dilated δ with rot180(w)
+    (with the unreached last row and column appended as zeros), dW by dlcore and as the
+    correlation of x with the dilated δ, the sizes the prose states, and the largest relative
+    error of δx and dW against a numerical gradient.
+    """
+    from dlcore.conv import conv2d_backward, conv2d_forward, full_convolve2d, rot180
+    from dlcore.gradcheck import max_relative_error, numerical_gradient
+
+    rng = np.random.default_rng(1)
+    x = np.round(rng.normal(size=(1, 1, 6, 6)), 1)        # the same x1 as section 3's single δ
+    w = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    S, K = 2, 3
+    z, cache = conv2d_forward(x, w, np.zeros(1), stride=S)
+    dz = np.array([[1.0, -2.0], [0.5, 2.0]])[None, None]
+    dx, dw, db = conv2d_backward(dz, cache)
+    d = dilate(dz[0, 0], S)
+    core = full_convolve2d(d, rot180(w[0, 0]))
+    r = unreached(6, K, S)
+    dx_formula = np.pad(core, ((0, r), (0, r)))
+    dw_corr = np.array([[np.sum(x[0, 0, u:u + d.shape[0], v:v + d.shape[1]] * d) for v in range(K)]
+                        for u in range(K)])
+    L = lambda xx, ww: np.sum(conv2d_forward(xx, ww, np.zeros(1), stride=S)[0] * dz)  # noqa: E731
+    return {"x": x, "w": w, "z": z, "dz": dz, "dilated": d, "core": core, "dx": dx, "dw": dw, "db": db,
+            "dx_formula": dx_formula, "dw_corr": dw_corr, "unreached": r,
+            "dx_error": float(max_relative_error(dx, numerical_gradient(lambda v: L(v, w), x))),
+            "dw_error": float(max_relative_error(dw, numerical_gradient(lambda v: L(x, v), w)))}

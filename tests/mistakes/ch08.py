@@ -24,27 +24,69 @@ _AVGB = ("def avg_pool2d_backward(dout, x_shape, kernel_size, stride=None):\n"
          "            dx[:, :, i * s:i * s + k, j * s:j * s + k] += dout[:, :, i:i + 1, j:j + 1] / (k * k)\n"
          "    return dx\n")
 
-_CONVB = ("def conv2d_backward(dout, x, w, padding=0):\n"
+_CONVB = ("def conv2d_backward(dout, x, w, padding=0, stride=1):\n"
           "    N, F, H_out, W_out = dout.shape\n"
           "    _, C, H, W = x.shape\n"
           "    KH, KW = w.shape[2:]\n"
-          "    P = padding\n"
+          "    P, S = padding, stride\n"
           "    xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))\n"
+          "    HD, WD = (H_out - 1) * S + 1, (W_out - 1) * S + 1\n"
+          "    d = np.zeros((N, F, HD, WD))\n"
+          "    d[:, :, ::S, ::S] = dout\n"
           "    db = dout.sum(axis=(0, 2, 3))\n"
           "    dw = np.zeros(w.shape)\n"
           "    for u in range(KH):\n"
           "        for v in range(KW):\n"
-          "            patch = xp[:, :, u:u + H_out, v:v + W_out]\n"
-          "            dw[:, :, u, v] = np.einsum('nchw,nfhw->fc', patch, dout)\n"
+          "            patch = xp[:, :, u:u + HD, v:v + WD]\n"
+          "            dw[:, :, u, v] = np.einsum('nchw,nfhw->fc', patch, d)\n"
           "    w_rot = w[:, :, ::-1, ::-1]\n"
-          "    dpad = np.pad(dout, ((0, 0), (0, 0), (KH - 1, KH - 1), (KW - 1, KW - 1)))\n"
+          "    dpad = np.pad(d, ((0, 0), (0, 0), (KH - 1, KH - 1), (KW - 1, KW - 1)))\n"
           "    dxp = np.zeros(xp.shape)\n"
-          "    for r in range(xp.shape[2]):\n"
-          "        for s in range(xp.shape[3]):\n"
+          "    for r in range(HD + KH - 1):\n"
+          "        for s in range(WD + KW - 1):\n"
           "            window = dpad[:, :, r:r + KH, s:s + KW]\n"
           "            dxp[:, :, r, s] = np.einsum('nfuv,fcuv->nc', window, w_rot)\n"
           "    dx = dxp[:, :, P:P + H, P:P + W]\n"
           "    return dx, dw, db\n")
+
+# the stride-1 backward of before this exercise knew strides (its signature has no stride)
+_CONVB_STRIDE1 = ("def conv2d_backward(dout, x, w, padding=0):\n"
+                  "    N, F, H_out, W_out = dout.shape\n"
+                  "    _, C, H, W = x.shape\n"
+                  "    KH, KW = w.shape[2:]\n"
+                  "    P = padding\n"
+                  "    xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))\n"
+                  "    db = dout.sum(axis=(0, 2, 3))\n"
+                  "    dw = np.zeros(w.shape)\n"
+                  "    for u in range(KH):\n"
+                  "        for v in range(KW):\n"
+                  "            patch = xp[:, :, u:u + H_out, v:v + W_out]\n"
+                  "            dw[:, :, u, v] = np.einsum('nchw,nfhw->fc', patch, dout)\n"
+                  "    w_rot = w[:, :, ::-1, ::-1]\n"
+                  "    dpad = np.pad(dout, ((0, 0), (0, 0), (KH - 1, KH - 1), (KW - 1, KW - 1)))\n"
+                  "    dxp = np.zeros(xp.shape)\n"
+                  "    for r in range(xp.shape[2]):\n"
+                  "        for s in range(xp.shape[3]):\n"
+                  "            window = dpad[:, :, r:r + KH, s:s + KW]\n"
+                  "            dxp[:, :, r, s] = np.einsum('nfuv,fcuv->nc', window, w_rot)\n"
+                  "    dx = dxp[:, :, P:P + H, P:P + W]\n"
+                  "    return dx, dw, db\n")
+
+# the scatter form: each dout[n, f, i, j] stamps w[f] at (S·i, S·j) of the padded input
+_CONVB_SCATTER = ("def conv2d_backward(dout, x, w, padding=0, stride=1):\n"
+                  "    N, F, H_out, W_out = dout.shape\n"
+                  "    KH, KW = w.shape[2:]\n"
+                  "    P, S = padding, stride\n"
+                  "    xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))\n"
+                  "    dxp = np.zeros(xp.shape)\n"
+                  "    dw = np.zeros(w.shape)\n"
+                  "    for i in range(H_out):\n"
+                  "        for j in range(W_out):\n"
+                  "            g = dout[:, :, i, j]\n"
+                  "            dxp[:, :, S * i:S * i + KH, S * j:S * j + KW] += np.einsum('nf,fcuv->ncuv', g, w)\n"
+                  "            dw += np.einsum('nf,ncuv->fcuv', g, xp[:, :, S * i:S * i + KH, S * j:S * j + KW])\n"
+                  "    dx = dxp[:, :, P:P + x.shape[2], P:P + x.shape[3]]\n"
+                  "    return dx, dw, dout.sum(axis=(0, 2, 3))\n")
 
 _FIND = ("def find_wrong_backward(forward, candidates, x):\n"
          "    rng = np.random.default_rng(0)\n"
@@ -110,7 +152,7 @@ MISTAKES = {
         # the patches of the unpadded x are too short when padding > 0: the function fails there, so
         # every part fails (before the test called it inside each part, this scored 5 of 5)
         "dw from the unpadded input": (
-            _edit(_CONVB, "patch = xp[:, :, u:u + H_out, v:v + W_out]", "patch = x[:, :, u:u + H_out, v:v + W_out]"), 0),
+            _edit(_CONVB, "patch = xp[:, :, u:u + HD, v:v + WD]", "patch = x[:, :, u:u + HD, v:v + WD]"), 0),
         "dw averaged over the batch": (_edit(_CONVB, "    w_rot = w[:, :, ::-1, ::-1]\n", "    dw = dw / N\n    w_rot = w[:, :, ::-1, ::-1]\n"), 4),
         "dw rotated by 180° too": (_edit(_CONVB, "    return dx, dw, db\n", "    return dx, dw[:, :, ::-1, ::-1], db\n"), 4),
         "db averaged over the batch instead of summed": (
@@ -118,6 +160,40 @@ MISTAKES = {
         "db summed over every axis but the batch": (
             _edit(_CONVB, "    db = dout.sum(axis=(0, 2, 3))\n", "    db = dout.sum(axis=(1, 2, 3))\n"), 4),
         "dw and db returned in the wrong order": (_edit(_CONVB, "    return dx, dw, db\n", "    return dx, db, dw\n"), 3),
+        # stride > 1 (written from the exercise text before its hidden tests): each loses the
+        # "stride 2" part (2 points) and keeps dx, dw, db of stride 1
+        "stride ignored: the stride-1 backward, no stride argument": (_CONVB_STRIDE1, 5),
+        "stride accepted but ignored (no dilation)": (
+            _CONVB_STRIDE1.replace("def conv2d_backward(dout, x, w, padding=0):",
+                                   "def conv2d_backward(dout, x, w, padding=0, stride=1):"), 5),
+        "dilated with S zeros between entries instead of S − 1": (
+            _edit(_CONVB, "    HD, WD = (H_out - 1) * S + 1, (W_out - 1) * S + 1\n"
+                          "    d = np.zeros((N, F, HD, WD))\n"
+                          "    d[:, :, ::S, ::S] = dout\n",
+                  "    G = S + 1 if S > 1 else 1\n"
+                  "    HD, WD = (H_out - 1) * G + 1, (W_out - 1) * G + 1\n"
+                  "    d = np.zeros((N, F, HD, WD))\n"
+                  "    d[:, :, ::G, ::G] = dout\n"), 5),
+        "no dilation: the full convolution of dout written to every S-th row and column": (
+            _CONVB_STRIDE1.replace("def conv2d_backward(dout, x, w, padding=0):",
+                                   "def conv2d_backward(dout, x, w, padding=0, stride=1):")
+            .replace("    for r in range(xp.shape[2]):\n        for s in range(xp.shape[3]):\n",
+                     "    for r in range(H_out + KH - 1):\n        for s in range(W_out + KW - 1):\n")
+            .replace("dxp[:, :, r, s] = np", "dxp[:, :, r * stride, s * stride] = np"), 5),
+        "the dilated δ with H_out·S rows (S − 1 trailing zeros too)": (
+            _edit(_CONVB, "    HD, WD = (H_out - 1) * S + 1, (W_out - 1) * S + 1\n", "    HD, WD = H_out * S, W_out * S\n"), 5),
+        "the unreached edge dropped: dx sized (H_out − 1)·S + K": (
+            _edit(_CONVB, "    dxp = np.zeros(xp.shape)\n", "    dxp = np.zeros((N, C, HD + KH - 1, WD + KW - 1))\n"), 5),
+        "the unreached edge appended at the top and left instead of the bottom and right": (
+            _edit(_CONVB, "            dxp[:, :, r, s] = np.einsum",
+                  "            dxp[:, :, r + xp.shape[2] - (HD + KH - 1), s + xp.shape[3] - (WD + KW - 1)] = np.einsum"), 5),
+        "dw from the undilated dout (contiguous patches)": (
+            _edit(_CONVB, "            patch = xp[:, :, u:u + HD, v:v + WD]\n"
+                          "            dw[:, :, u, v] = np.einsum('nchw,nfhw->fc', patch, d)\n",
+                  "            patch = xp[:, :, u:u + H_out, v:v + W_out]\n"
+                  "            dw[:, :, u, v] = np.einsum('nchw,nfhw->fc', patch, dout)\n"), 5),
+        "scatter that stamps the kernel at (i, j) instead of (S·i, S·j)": (
+            _edit(_CONVB_SCATTER, "dxp[:, :, S * i:S * i + KH, S * j:S * j + KW] +=", "dxp[:, :, i:i + KH, j:j + KW] +="), 5),
     },
     "ch08-findbug-impl": {
         "the first candidate returned": ("def find_wrong_backward(forward, candidates, x):\n"
@@ -140,5 +216,32 @@ MISTAKES = {
             "    dxs = {name: np.asarray(bw(g, x), dtype=float) for name, bw in candidates.items()}\n"
             "    agree = {name: sum(np.allclose(d, e) for e in dxs.values()) for name, d in dxs.items()}\n"
             "    return min(agree, key=agree.get)\n", 0),
+    },
+}
+
+# correct in another style: full marks
+ALTERNATIVES = {
+    "ch08-convback-impl": {
+        "the scatter form: each δ stamps the kernel at (S·i, S·j)": (_CONVB_SCATTER, 7),
+        "dilation by np.kron with trailing zeros, the overhang cropped": (
+            "def conv2d_backward(dout, x, w, padding=0, stride=1):\n"
+            "    N, F, H_out, W_out = dout.shape\n"
+            "    KH, KW = w.shape[2:]\n"
+            "    P, S = padding, stride\n"
+            "    xp = np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))\n"
+            "    one = np.zeros((S, S)); one[0, 0] = 1.0\n"
+            "    d = np.kron(dout, one)\n"
+            "    Hp, Wp = xp.shape[2:]\n"
+            "    d = d[:, :, :Hp - KH + 1, :Wp - KW + 1]\n"
+            "    dw = np.zeros(w.shape)\n"
+            "    for u in range(KH):\n"
+            "        for v in range(KW):\n"
+            "            dw[:, :, u, v] = np.einsum('nchw,nfhw->fc', xp[:, :, u:u + d.shape[2], v:v + d.shape[3]], d)\n"
+            "    dpad = np.pad(d, ((0, 0), (0, 0), (KH - 1, KH - 1), (KW - 1, KW - 1)))\n"
+            "    dxp = np.zeros(xp.shape)\n"
+            "    for a in range(KH):\n"
+            "        for e in range(KW):\n"
+            "            dxp += np.einsum('nfhw,fc->nchw', dpad[:, :, a:a + Hp, e:e + Wp], w[:, :, KH - 1 - a, KW - 1 - e])\n"
+            "    return dxp[:, :, P:P + x.shape[2], P:P + x.shape[3]], dw, dout.sum(axis=(0, 2, 3))\n", 7),
     },
 }
