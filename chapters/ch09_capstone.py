@@ -112,6 +112,7 @@ for name in ("conv2d_forward", "conv2d_forward_fast"):
     except NotImplementedError:
         print(f"{name}: still the exercise's stub")
 
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch09-fastconv-task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #
 # ### Exercise 1 — `conv2d_forward_fast` (2 points)
@@ -315,6 +316,7 @@ try:
         print(f"{name:7s} relative error of 5 entries: {rel_error(grads[name].reshape(-1)[flat_index], numeric):.2e}")
 except NotImplementedError as exc:
     print("not yet:", exc)
+
 
 # %% [markdown]
 # ## 4. One training step

@@ -30,6 +30,8 @@ from pathlib import Path
 _CHAPTER = re.compile(r"^ch(\d\d)_[a-z0-9_]+$")
 # What a chapter's setup cell imports that carried code may use; the grading guard and the
 # figures are not carried.
+# nbgrader's solution markers (spelled so that this file holds none: the student bundle refuses them)
+_MARKER = re.compile(r"^\s*#{3}\s*(BEGIN|END)\s+SOLUTION\s*$")
 _NOT_CARRIED = ("dlcore.testing", "dlcore.explorers", "matplotlib", "ipywidgets", "IPython")
 
 
@@ -135,8 +137,7 @@ def _load(nb_path: Path) -> tuple[list[_Cell], dict[str, str]]:
                                                                         .get("dlcourse", {}).get("carry")):
             continue
         # (an instructor's notebook carries its model solutions: their markers stay behind)
-        text = "".join(line for line in _text(cell).splitlines(keepends=True)
-                       if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+        text = "".join(line for line in _text(cell).splitlines(keepends=True) if not _MARKER.match(line))
         c = _Cell(chapter, len(cells), m.get("grade_id", "?"), text.rstrip() + "\n")
         try:
             _analyse(c)
