@@ -107,3 +107,14 @@ def test_every_graded_exercise_has_three_mistakes():
                 if have < 3:
                     missing[m["grade_id"]] = have
     assert not missing, missing
+
+
+def test_the_capstone_names_the_first_layer_that_differs(graded):
+    """Issue 14: the feedback of a whole-network mistake names the layer where to look."""
+    verdicts, _ = graded["ch09"]
+    spread = verdicts["ch09-network-test#the pooling δ spread over every cell of its window instead of routed to the maximum"]
+    assert "the first layer whose result differs from dlcore's is max pooling" in spread.message, spread.message
+    relu = verdicts["ch09-network-test#ReLU's backward forgotten (δ passes through unchanged)"]
+    assert "is ReLU" in relu.message, relu.message
+    lost = verdicts["ch09-train-test#the trained parameters lost (the initial ones returned)"]
+    assert "classify 13.0 % of the 269 test digits" in lost.message, lost.message

@@ -67,6 +67,22 @@ def test_ch04_self_check_numbers():
     assert 0.05 / np.sqrt(1 - 0.999) == pytest.approx(1.58, abs=0.01)
 
 
+def test_ch09_self_check_numbers():
+    from dlcore.chapters import ch09
+    from dlcore.explorers.ch09 import training_explorer
+
+    assert sum(int(np.prod(s)) for s in ch09.PARAMS.values()) == 1370
+    assert 1280 + 10 == 1290 and 72 + 8 == 80
+    split = ch09.digits_split()
+    _, _, d = ch09.forward_backward(ch09.init_params(0), split.X_train[:32], split.y_train[:32])
+    assert (d["relu"] == 0).mean() >= 0.75
+    e = training_explorer(step=20)
+    assert 0.75 < e.numbers["test_acc"] < 0.85          # "at step 20 it is near 80 %"
+    acc = ch09.reference_history()["test_acc_steps"]
+    assert int(np.argmax(acc >= 0.9)) == 55 and 40 < 55 <= 80   # early in the second epoch (steps 41-80)
+    assert round(100 * acc[-1], 1) == 92.9
+
+
 def test_ch01_ch05_ch06_ch07_self_check_numbers():
     from dlcore.explorers.ch01 import loss_surface_explorer
     from dlcore.explorers.ch05 import batchnorm_explorer
