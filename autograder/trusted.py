@@ -42,6 +42,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from autograder import plaindata as P
 from dlcore.testing import INTEGRITY_MARK  # defined once, in the checking module
 
@@ -431,16 +433,42 @@ class Remote:
             msg = str(err.get("message", "")) if isinstance(err, dict) else str(err)
             if etype == "IntegrityError":
                 self.log.watched.add(msg.replace("calls the reference ", ""))
-            raise StudentError(etype, msg, str(err.get("where", "")) if isinstance(err, dict) else "")
+            raise StudentError(etype, msg, str(err.get("where", "")) if isinstance(err, dict) else "",
+                               call=_call_kind(args, kwargs))
         return reply.get("value")
 
 
 class StudentError(Exception):
     """The student's function raised (in their process): its type and message, as text."""
 
-    def __init__(self, etype: str, message: str, where: str = ""):
+    def __init__(self, etype: str, message: str, where: str = "", call: str = ""):
         super().__init__(f"{etype}: {message}")
-        self.etype, self.message, self.where = etype, message, where
+        self.etype, self.message, self.where, self.call = etype, message, where, call
+
+
+def _arg_kind(a) -> str:
+    """An argument as the kind of case it makes, never its values: shapes, None, small numbers."""
+    if a is None or isinstance(a, (bool, int)) and abs(a) < 100:
+        return repr(a)
+    if isinstance(a, np.ndarray):
+        return f"an array of shape {a.shape}" if a.ndim else "a 0-d array"
+    if isinstance(a, float):
+        return "a float"
+    if isinstance(a, int):
+        return "an int"
+    if isinstance(a, (list, tuple)):
+        return f"a {type(a).__name__} of {len(a)}"
+    if isinstance(a, dict):
+        return "a dict"
+    return f"a {type(a).__name__}"
+
+
+def _call_kind(args, kwargs) -> str:
+    """``called with an array of shape (1, 2, 6, 5), None and 1``: which kind of case a call was."""
+    parts = [_arg_kind(a) for a in args] + [f"{k}={_arg_kind(v)}" for k, v in kwargs.items()]
+    if not parts:
+        return "called with no arguments"
+    return "called with " + (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1])
 
 
 def _qualname(f) -> str:
@@ -635,6 +663,13 @@ def _short(text: str, n: int = 300) -> str:
 
 def describe(exc: BaseException, hidden: bool) -> str:
     """What went wrong, for the student; a hidden test says which kind of case, never its values."""
+    warned = exc.etype if isinstance(exc, StudentError) else type(exc).__name__
+    if warned.endswith("Warning"):
+        said = _short(exc.message if isinstance(exc, StudentError) else str(exc), 160)
+        text = (f"your function emitted a warning ({warned}: {said}), and a test whose code warns scores 0, as the "
+                "exercise says; look for the step that overflows, divides by zero or takes the log of 0 — usually "
+                "on inputs of large magnitude")
+        return ("a hidden test of this cell failed: " + text) if hidden else text
     if isinstance(exc, StudentError):
         where = f" ({exc.where})" if exc.where else ""
         if exc.etype == "IntegrityError":
@@ -643,6 +678,8 @@ def describe(exc: BaseException, hidden: bool) -> str:
             return _short(exc.message)
         said = _short(exc.message, 200) or ("it is not written yet" if exc.etype == "NotImplementedError" else "")
         text = f"your function raised {exc.etype}" + (f": {said}" if said else "") + where
+        if hidden and exc.call and exc.etype != "NotImplementedError":   # which kind of case it was
+            text += f", {exc.call}"
         return ("a hidden test of this cell failed: " + text) if hidden else text
     msg = _short(str(exc))
     if isinstance(exc, AssertionError):

@@ -118,3 +118,15 @@ def test_the_capstone_names_the_first_layer_that_differs(graded):
     assert "is ReLU" in relu.message, relu.message
     lost = verdicts["ch09-train-test#the trained parameters lost (the initial ones returned)"]
     assert "classify 13.0 % of the 269 test digits" in lost.message, lost.message
+
+
+def test_a_warning_only_failure_and_a_hidden_test_failure_are_explained(graded):
+    """Issue 14: no failing test is left without words — a warning alone, and a hidden case."""
+    warned = graded["ch01"][0]["ch01-sigmoid_bce_grad_z-test#a naive sigmoid that overflows"]
+    assert warned.points == 0 and "your function emitted a warning (RuntimeWarning: overflow encountered in exp)" \
+        in warned.message and "inputs of large magnitude" in warned.message, warned.message
+    hidden = graded["ch09"][0]["ch09-fastconv-test#the bias added without checking for None (passes the visible "
+                                "cases, which all have a bias)"]
+    # which kind of case failed (the shapes of the call, b None), never the hidden test's values
+    assert hidden.message.startswith("a hidden test of this cell failed: your function raised IndexError"), hidden.message
+    assert "called with an array of shape" in hidden.message and ", None and " in hidden.message, hidden.message

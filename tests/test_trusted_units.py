@@ -248,3 +248,17 @@ def test_the_graded_path_is_setup_student_cells_and_tests_not_the_demonstrations
         added["cells"].insert(tests[0], {"cell_type": "code", "id": "mine", "metadata": {}, "outputs": [],
                                          "source": "helper = 1", "execution_count": None})
         assert tests[0] in graded_path(added, nb)  # a cell the student added runs
+
+
+def test_a_hidden_case_that_crashes_the_function_says_which_kind_of_case_it_was():
+    import numpy as np
+
+    call = trusted._call_kind((np.zeros((1, 2, 6, 5)), None, 1), {"stride": 2})
+    assert call == "called with an array of shape (1, 2, 6, 5), None, 1 and stride=2"
+    err = trusted.StudentError("IndexError", "too many indices", call=call)
+    hidden = trusted.describe(err, hidden=True)
+    assert hidden == "a hidden test of this cell failed: your function raised IndexError: too many indices, " + call
+    assert trusted.describe(err, hidden=False) == "your function raised IndexError: too many indices"
+    assert trusted._call_kind((3.25, [1, 2], {"a": 1}, 12345), {}) == "called with a float, a list of 2, a dict and an int"
+    warned = trusted.describe(RuntimeWarning("overflow encountered in exp"), hidden=True)
+    assert warned.startswith("a hidden test of this cell failed: your function emitted a warning (RuntimeWarning: overflow")
