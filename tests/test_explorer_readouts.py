@@ -90,3 +90,52 @@ def test_the_read_out_shown_is_the_one_of_the_current_state(chapter):
             e.update(**{name: type(e.params[name])(value)})
             assert e.readout.value == e._readout_html(), (chapter, name)
             break
+
+
+def _visible_readout_problems(html: str) -> list[str]:
+    visible = re.sub(r"<span class='dl-num'[^>]*></span>", "", html)
+    text = re.sub(r"<[^>]+>", " ", visible)
+    problems = []
+    if re.search(r"\b[a-zA-Z]+_[a-zA-Z_0-9]+\s*[=:]\s*[-−\d]", text):
+        problems.append("raw name = value")
+    for number in re.findall(r"\d+\.\d+", text):              # a few significant figures: 0.00433, not 0.004329
+        if len(number.replace(".", "").lstrip("0")) > 4:
+            problems.append(f"too many digits: {number}")
+    if re.search(r"\de[-+]\d", text):
+        problems.append("e-notation")
+    if re.search(r"np\.(float|int)\d*\(|array\(", text):
+        problems.append("a numpy repr")
+    return problems
+
+
+@pytest.mark.parametrize("chapter", list(EXPLORERS))
+def test_read_out_stays_readable_at_every_slider_end_and_option(chapter):
+    """Not only the default: every slider at its ends and every option of every dropdown."""
+    e = get_factory(chapter)()
+    e.widget
+    seen = 0
+    for name, w in e.controls.items():
+        if name not in e.params or type(w).__name__ in ("Textarea", "Text", "Button"):
+            continue
+        kind = type(w).__name__
+        if kind in ("IntSlider", "FloatSlider"):
+            values = [w.min, w.max]
+        elif kind == "FloatLogSlider":
+            values = [w.base ** w.min, w.base ** w.max]
+        elif kind in ("Dropdown", "ToggleButtons", "RadioButtons"):
+            values = [v if not isinstance(v, tuple) else v[1] for v in w.options]
+        elif kind in ("Checkbox", "ToggleButton"):
+            values = [not w.value]
+        else:
+            continue
+        default = e.params[name]
+        for value in values:
+            if isinstance(default, (int, float)) and not isinstance(default, bool):
+                value = type(default)(value)
+            e.update(**{name: value})
+            assert e.readout.value == e._readout_html()
+            problems = _visible_readout_problems(e.readout.value)
+            assert not problems, (chapter, name, value, problems, re.sub(r"<[^>]+>", " ", e.readout.value)[:600])
+            seen += 1
+        e.update(**{name: default})
+    assert seen >= 3, (chapter, seen)
