@@ -139,3 +139,33 @@ def test_read_out_stays_readable_at_every_slider_end_and_option(chapter):
             seen += 1
         e.update(**{name: default})
     assert seen >= 3, (chapter, seen)
+
+
+def test_no_module_or_chapter_makes_figures_through_pyplot():
+    """pyplot keeps every figure it made: a re-run of the cells would warn "More than 20 figures"."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sources = [*sorted((root / "dlcore").rglob("*.py")), *sorted((root / "chapters").glob("ch*.py"))]
+    assert len(sources) > 20
+    using = [p.relative_to(root).as_posix() for p in sources
+             if re.search(r"^\s*(import matplotlib\.pyplot|from matplotlib import pyplot|from matplotlib\.pyplot import)"
+                          r"|\bplt\.(figure|subplots|show)\(", p.read_text(encoding="utf-8"), flags=re.M)]
+    assert not using, using
+
+
+def test_chapter_8_says_error_term_not_residual():
+    """残差 is the error term δ; "residual" is what ResNets add. Only the sentence saying so may use the word."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    texts = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in
+             [root / "chapters" / "ch08_cnn_backprop.py", root / "dlcore" / "chapters" / "ch08.py",
+              root / "dlcore" / "explorers" / "ch08.py", root / "dlcore" / "explorers" / "__init__.py",
+              root / "README.md"]}
+    for name, text in texts.items():
+        for line in text.splitlines():
+            if re.search(r"residual", line, flags=re.I):
+                assert "not the \"residual\" of a ResNet" in line, (name, line)
+    assert "error term δ" in EXPLORERS["ch08_cnn_backprop"][2]
+    assert "残差" in texts["chapters/ch08_cnn_backprop.py"]
