@@ -169,3 +169,21 @@ def test_chapter_8_says_error_term_not_residual():
                 assert "not the \"residual\" of a ResNet" in line, (name, line)
     assert "error term δ" in EXPLORERS["ch08_cnn_backprop"][2]
     assert "残差" in texts["chapters/ch08_cnn_backprop.py"]
+
+
+@pytest.mark.parametrize("chapter", list(EXPLORERS))
+def test_every_legend_entry_of_an_explorer_has_data_behind_it(chapter):
+    """ch05's "with your BN" and ch06's "recomputed live" once stood in the legend with nothing drawn."""
+    e = get_factory(chapter)()
+    checked = 0
+    for ax in e.fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        entries = {t.get_text() for t in legend.get_texts()}
+        for line in ax.get_lines():
+            if line.get_label() in entries:
+                assert len(line.get_xdata()) > 0, (chapter, line.get_label())
+                checked += 1
+    if chapter in ("ch05_batch_norm", "ch06_overfitting"):        # the two that had an empty entry
+        assert checked >= 2, (chapter, checked)
