@@ -187,3 +187,15 @@ def test_every_legend_entry_of_an_explorer_has_data_behind_it(chapter):
                 checked += 1
     if chapter in ("ch05_batch_norm", "ch06_overfitting"):        # the two that had an empty entry
         assert checked >= 2, (chapter, checked)
+
+
+def test_a_text_box_sits_in_a_full_width_row_of_its_own():
+    """ch07's custom-kernel box had flex-basis 100 % but max-width 520 px, so it wrapped in beside the
+    seed slider (the browser test measures the rows); its wrapper now spans the row."""
+    import ipywidgets as W
+
+    e = get_factory("ch07_cnn_layers")()
+    row = e.widget.children[1]
+    boxes = [c for c in row.children if isinstance(c, W.Box) and any(isinstance(k, W.Textarea) for k in c.children)]
+    assert len(boxes) == 1 and boxes[0].layout.flex == "1 0 100%" and boxes[0].layout.width == "100%"
+    assert not [c for c in row.children if isinstance(c, W.Textarea)]     # never a bare text box in the row

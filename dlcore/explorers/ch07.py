@@ -440,9 +440,8 @@ class ConvExplorer(Explorer):
                                       continuous_update=True),
             "custom": widgets.Textarea(value=p["custom"], description="custom 3×3 per channel",
                                        continuous_update=False,
-                                       # a row of its own: the box never wraps mid-row with the sliders
-                                       layout=widgets.Layout(width="100%", max_width="520px", height="70px",
-                                                             flex="1 0 100%")),
+                                       # the explorer puts a text box on a row of its own (Explorer.widget)
+                                       layout=widgets.Layout(width="100%", max_width="520px", height="70px")),
         }
         for name, w in c.items():
             w.add_class(f"dl-ctl-{name}")
