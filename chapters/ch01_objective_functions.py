@@ -448,9 +448,9 @@ ask("For a sigmoid output p = σ(z), the gradient of the cross-entropy with resp
 ])
 
 # %%
-ask("In the explorer, move the point to (w, b) = (−6, 6), where every input is predicted as class 1 with huge confidence. Which surface is flat there?", [
-    ("the MSE surface", True, "The units saturate (σ′ ≈ 0) and MSE's gradient carries σ′: |∇L| = 0.078 there against cross-entropy's 0.96, although three quarters of the points are misclassified."),
-    ("the cross-entropy surface", False, "Cross-entropy's gradient is p − y, about 1 on every misclassified point: its arrow stays long."),
+ask("In the explorer, move the point to (w, b) = (−6, 6), where the neuron gets 30 of the 40 points wrong, 22 of them with a confidence above 0.99. Which surface is flat there?", [
+    ("the MSE surface", True, "The confidently wrong points are saturated (σ′ ≈ 0) and MSE's gradient carries σ′: |∇L| = 0.078 there against cross-entropy's 0.96, although three quarters of the points are misclassified."),
+    ("the cross-entropy surface", False, "Cross-entropy's gradient is p − y, close to 1 in size on every confidently wrong point: its arrow stays long."),
     ("both", False, "Only MSE's: compare the two arrows and |∇L| in the two panels."),
 ], predict="Predict first, then move the sliders and compare the arrows.")
 

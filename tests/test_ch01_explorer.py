@@ -140,7 +140,7 @@ def test_a_step_hidden_by_the_marker_is_also_drawn_magnified():
 
     e = loss_surface_explorer(w=-4.0, b=2.0)
     gw, gb = e.numbers["dmse_dw"], e.numbers["dmse_db"]
-    assert np.hypot(gw, gb) < 0.1                                  # shorter than the marker ring
+    assert round(float(np.hypot(gw, gb)), 2) == 0.08                # "0.08 long": shorter than the marker ring
     assert e.arrows[0].U[0] == pytest.approx(-gw) and e.arrows[0].V[0] == pytest.approx(-gb)
     assert e.magnified[0].get_visible() and e.mag_labels[0].get_text() == "step ×20"
     assert np.hypot(e.magnified[0].U[0], e.magnified[0].V[0]) >= MIN_VISIBLE_STEP

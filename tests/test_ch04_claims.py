@@ -135,6 +135,10 @@ def test_adagrad_preset_good_early_overtaken_late():
     for i in (3, 4, 5):
         assert gaps["adam"][i] < gaps["adagrad"][i]
     assert gaps["adagrad"][-1] > 1e10 * gaps["adam"][-1]
+    # "Adam overtakes it for good after step 22 (at step 1000: f − f* = 0.13 against 2·10⁻¹³)"
+    every = ch04.gap_table(p["surface"], ("adagrad", "adam"), lr=p["lr"], checkpoints=tuple(range(1, 1001)))
+    assert int(np.flatnonzero(every["adam"] >= every["adagrad"])[-1]) + 1 == 22
+    assert round(float(every["adagrad"][-1]), 2) == 0.13 and round(float(every["adam"][-1]), 13) == 2e-13
     h = ch04.optimizer_state_history("rosenbrock", optim.Adagrad, 1000, lr=0.5)
     assert np.all(np.diff(h["effective_lr"], axis=0) <= 0)                # its step only shrinks
     assert h["effective_lr"][[0, -1], 0] == pytest.approx([0.0023, 0.0014], abs=5e-5)

@@ -161,6 +161,26 @@ def test_saddle_reports_escape_not_divergence():
     assert "still near the saddle" in dict(e.summary_rows())[next(lab for lab, _ in e.summary_rows() if "SGD" in lab)]
 
 
+def test_saddle_divergence_is_only_a_blow_up_before_any_escape():
+    """Escaping (f < −1) and then leaving the plane is not divergence; blowing up along x, where f
+    curves up, before ever escaping is (SGD on x² needs lr < 1). It was read out as 'still near
+    the saddle … |y| = 6·10⁵'."""
+    e = optimizer_explorer()
+    e.update(lr=10 ** 0.5, y0=0.01, steps=300)                     # the lr slider's right end
+    rows = dict(e.summary_rows())
+    sgd, mom = (next(v for lab, v in rows.items() if f">{name}<" in lab) for name in ("SGD", "Momentum"))
+    assert e.numbers["diverged_sgd"] == 1.0 and e.numbers["escaped_at_sgd"] == -1.0
+    assert "diverged</span> at step 10 without escaping" in sgd and "still near" not in sgd
+    assert "diverged_momentum" not in e.numbers and e.numbers["escaped_at_momentum"] == 9.0
+    assert mom.startswith("escaped the saddle at step 9") and "diverged" not in mom
+    for lr in (1e-4, 0.01, 0.05, 0.2, 0.5, 0.99):                   # SGD along x is stable below lr = 1
+        e.update(lr=lr, show_momentum=False, show_nesterov=False)
+        assert "diverged_sgd" not in e.numbers, lr
+    e.update(lr=0.05, y0=-3.0, show_momentum=True, show_nesterov=True)   # f(−1.5, −3) = −6.75 already
+    assert all(v.startswith("started below the saddle") for _, v in e.summary_rows())
+    assert not [k for k in e.numbers if k.startswith("diverged")]
+
+
 def test_loss_panel_is_log_of_the_gap_or_of_abs_y_never_symlog():
     e = optimizer_explorer()
     for surface in SURFACE_LR:

@@ -91,7 +91,8 @@ def test_a_setting_off_the_grid_is_refused(ex):
 
 
 def test_weight_histogram_spans_every_weight_without_clipped_spikes(sweep):
-    """The histogram used to clip at the 99.5th percentile, piling the tails into the end bins."""
+    """The histogram used to clip at the 99.5th percentile, piling the tails into the end bins
+    (a false spike at ±0.28): the bars drawn must be the unclipped density of every weight."""
     from dlcore.explorers.ch06 import plot_weight_histograms
 
     weights = {f"λ = {float(sweep['weight_decays'][j]):g}": sweep["w1_final"][j] for j in (0, 3, 4)}
@@ -99,10 +100,14 @@ def test_weight_histogram_spans_every_weight_without_clipped_spikes(sweep):
     ax = fig.axes[0]
     biggest = max(float(np.abs(w).max()) for w in weights.values())
     assert ax.get_xlim() == pytest.approx((-biggest, biggest))
-    for w in weights.values():
-        counts, edges = np.histogram(np.ravel(w), bins=60, range=(-biggest, biggest))
-        assert counts.sum() == w.size                         # nothing outside the range
-        assert counts[0] <= counts[1:5].max() and counts[-1] <= counts[-5:-1].max()  # no spike at the ends
+    assert len(ax.patches) == len(weights)
+    for patch, w in zip(ax.patches, weights.values()):
+        xy = patch.get_xy()                                  # a step outline: (edge, height) pairs
+        drawn = xy[1:-1:2, 1]                                # the height of each of the 60 bins
+        assert xy[0, 0] == pytest.approx(-biggest) and xy[-1, 0] == pytest.approx(biggest)
+        density, _ = np.histogram(np.ravel(w), bins=60, range=(-biggest, biggest), density=True)
+        np.testing.assert_allclose(drawn, density, rtol=1e-5)  # (float32 weights) every weight, none clipped into an end bin
+        assert drawn[0] <= drawn[1:5].max() and drawn[-1] <= drawn[-5:-1].max()  # no spike at the ends
 
 
 def test_the_live_legend_entry_appears_only_with_live_data(monkeypatch):

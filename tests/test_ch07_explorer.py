@@ -139,5 +139,30 @@ def test_student_overlay_reports_the_gap():
     assert e.numbers["max |your conv − dlcore|"] == pytest.approx(0.5)
     e.update(stride=2, padding=1)
     assert e.numbers["max |your conv − dlcore|"] == pytest.approx(0.5)
+    assert dict(e.summary_rows())["your conv2d_forward"].endswith("differs from dlcore</span>: largest difference 0.5")
     e2 = conv_explorer(student_fn=unsolved, n_kernels=1)
     assert e2.numbers["max |your conv − dlcore|"] == "not implemented yet"
+    assert "not implemented yet" in dict(e2.summary_rows())["your conv2d_forward"]
+    e3 = conv_explorer(student_fn=lambda x, w, b, stride=1, padding=0: conv.conv2d_forward(x, w, b, stride, padding)[0])
+    assert dict(e3.summary_rows())["your conv2d_forward"] == "matches dlcore: largest difference 0"
+
+
+def test_pooling_comparison_figure_shows_max_above_average_for_every_seed():
+    """Section 7's figure: each seed's test accuracy (right) and validation curve (left) are the
+    runs the sentence reports, and every max-pooling point sits above the average-pooling one."""
+    from dlcore.chapters.ch07 import pooling_comparison
+    from dlcore.explorers.ch07 import plot_pooling_comparison
+
+    r = pooling_comparison(seeds=(0, 1, 2), epochs=10)            # the chapter's call
+    fig = plot_pooling_comparison(r)
+    ax_v, ax_t = fig.axes[:2]
+    pts = {pool: np.asarray(line.get_ydata()) for pool, line in zip(("max", "avg"), ax_t.get_lines())}
+    for pool in ("max", "avg"):
+        np.testing.assert_array_equal(pts[pool], r[pool]["test_acc"])
+    assert np.all(pts["max"] > pts["avg"])
+    legend = [t.get_text() for t in ax_t.get_legend().get_texts()]
+    assert legend == [f"max pooling: mean {r['max']['test_acc'].mean():.3f}",
+                      f"avg pooling: mean {r['avg']['test_acc'].mean():.3f}"]
+    curves = [np.asarray(line.get_ydata()) for line in ax_v.get_lines()]
+    np.testing.assert_array_equal(np.array(curves), np.concatenate([r["max"]["val_acc"], r["avg"]["val_acc"]]))
+    assert ax_t.get_ylabel() == "test accuracy" and ax_v.get_ylabel() == "validation accuracy"

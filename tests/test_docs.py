@@ -53,3 +53,12 @@ def test_readme_points_at_the_guides():
     text = (REPO / "README.md").read_text(encoding="utf-8")
     for guide in ("docs/dlcore-api.md", "docs/authoring.md", "autograder/README.md"):
         assert f"]({guide})" in text, f"README.md does not link {guide}"
+
+
+def test_the_cjk_font_is_named_in_the_set_up_and_installed_by_ci():
+    """Without a CJK font the chapters' Chinese terms are empty boxes (the browser test measures one)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "apt-get install fonts-noto-cjk" in readme and "chromium fonts-noto-cjk" in readme
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert re.search(r"^[^#\n]*need\+=\(fonts-noto-cjk\)", ci, flags=re.M), "CI does not install fonts-noto-cjk"
+    assert re.search(r'^\s*\(apt-get update[^\n]*apt-get install[^\n]*"\$\{need\[@\]\}"', ci, flags=re.M)

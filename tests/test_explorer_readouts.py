@@ -90,3 +90,112 @@ def test_the_read_out_shown_is_the_one_of_the_current_state(chapter):
             e.update(**{name: type(e.params[name])(value)})
             assert e.readout.value == e._readout_html(), (chapter, name)
             break
+
+
+def _visible_readout_problems(html: str) -> list[str]:
+    visible = re.sub(r"<span class='dl-num'[^>]*></span>", "", html)
+    text = re.sub(r"<[^>]+>", " ", visible)
+    problems = []
+    if re.search(r"\b[a-zA-Z]+_[a-zA-Z_0-9]+\s*[=:]\s*[-−\d]", text):
+        problems.append("raw name = value")
+    for number in re.findall(r"\d+\.\d+", text):              # a few significant figures: 0.00433, not 0.004329
+        if len(number.replace(".", "").lstrip("0")) > 4:
+            problems.append(f"too many digits: {number}")
+    if re.search(r"\de[-+]\d", text):
+        problems.append("e-notation")
+    if re.search(r"np\.(float|int)\d*\(|array\(", text):
+        problems.append("a numpy repr")
+    return problems
+
+
+@pytest.mark.parametrize("chapter", list(EXPLORERS))
+def test_read_out_stays_readable_at_every_slider_end_and_option(chapter):
+    """Not only the default: every slider at its ends and every option of every dropdown."""
+    e = get_factory(chapter)()
+    e.widget
+    seen = 0
+    for name, w in e.controls.items():
+        if name not in e.params or type(w).__name__ in ("Textarea", "Text", "Button"):
+            continue
+        kind = type(w).__name__
+        if kind in ("IntSlider", "FloatSlider"):
+            values = [w.min, w.max]
+        elif kind == "FloatLogSlider":
+            values = [w.base ** w.min, w.base ** w.max]
+        elif kind in ("Dropdown", "ToggleButtons", "RadioButtons"):
+            values = [v if not isinstance(v, tuple) else v[1] for v in w.options]
+        elif kind in ("Checkbox", "ToggleButton"):
+            values = [not w.value]
+        else:
+            continue
+        default = e.params[name]
+        for value in values:
+            if isinstance(default, (int, float)) and not isinstance(default, bool):
+                value = type(default)(value)
+            e.update(**{name: value})
+            assert e.readout.value == e._readout_html()
+            problems = _visible_readout_problems(e.readout.value)
+            assert not problems, (chapter, name, value, problems, re.sub(r"<[^>]+>", " ", e.readout.value)[:600])
+            seen += 1
+        e.update(**{name: default})
+    assert seen >= 3, (chapter, seen)
+
+
+def test_no_module_or_chapter_makes_figures_through_pyplot():
+    """pyplot keeps every figure it made: a re-run of the cells would warn "More than 20 figures"."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sources = [*sorted((root / "dlcore").rglob("*.py")), *sorted((root / "chapters").glob("ch*.py"))]
+    assert len(sources) > 20
+    using = [p.relative_to(root).as_posix() for p in sources
+             if re.search(r"^\s*(import matplotlib\.pyplot|from matplotlib import pyplot|from matplotlib\.pyplot import)"
+                          r"|\bplt\.(figure|subplots|show)\(", p.read_text(encoding="utf-8"), flags=re.M)]
+    assert not using, using
+
+
+def test_chapter_8_says_error_term_not_residual():
+    """残差 is the error term δ; "residual" is what ResNets add. Only the sentence saying so may use the word."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    texts = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in
+             [root / "chapters" / "ch08_cnn_backprop.py", root / "dlcore" / "chapters" / "ch08.py",
+              root / "dlcore" / "explorers" / "ch08.py", root / "dlcore" / "explorers" / "__init__.py",
+              root / "README.md"]}
+    for name, text in texts.items():
+        for line in text.splitlines():
+            if re.search(r"residual", line, flags=re.I):
+                assert "not the \"residual\" of a ResNet" in line, (name, line)
+    assert "error term δ" in EXPLORERS["ch08_cnn_backprop"][2]
+    assert "残差" in texts["chapters/ch08_cnn_backprop.py"]
+
+
+@pytest.mark.parametrize("chapter", list(EXPLORERS))
+def test_every_legend_entry_of_an_explorer_has_data_behind_it(chapter):
+    """ch05's "with your BN" and ch06's "recomputed live" once stood in the legend with nothing drawn."""
+    e = get_factory(chapter)()
+    checked = 0
+    for ax in e.fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        entries = {t.get_text() for t in legend.get_texts()}
+        for line in ax.get_lines():
+            if line.get_label() in entries:
+                assert len(line.get_xdata()) > 0, (chapter, line.get_label())
+                checked += 1
+    if chapter in ("ch05_batch_norm", "ch06_overfitting"):        # the two that had an empty entry
+        assert checked >= 2, (chapter, checked)
+
+
+def test_a_text_box_sits_in_a_full_width_row_of_its_own():
+    """ch07's custom-kernel box had flex-basis 100 % but max-width 520 px, so it wrapped in beside the
+    seed slider (the browser test measures the rows); its wrapper now spans the row."""
+    import ipywidgets as W
+
+    e = get_factory("ch07_cnn_layers")()
+    row = e.widget.children[1]
+    boxes = [c for c in row.children if isinstance(c, W.Box) and any(isinstance(k, W.Textarea) for k in c.children)]
+    assert len(boxes) == 1 and boxes[0].layout.flex == "1 0 100%" and boxes[0].layout.width == "100%"
+    assert not [c for c in row.children if isinstance(c, W.Textarea)]     # never a bare text box in the row

@@ -207,7 +207,9 @@ def run_outcome(surf, traj) -> dict:
     ``final_loss``: f at the last finite step. On a surface with a minimum: ``final_gap``
     (f − f* there) and ``diverged`` (1.0 if the run left |w| ≤ 10⁶, else 0.0). On a surface
     unbounded below, leaving is the point, not a failure: ``escaped_at`` is the first step with
-    f < −1 (−1.0 if the run has not escaped yet) and there is no ``diverged``.
+    f < −1 (−1.0 if the run has not escaped yet), and ``diverged`` appears only for a run that
+    left |w| ≤ 10⁶ *without* escaping first — it blew up where f curves up (on the saddle,
+    x² with lr > 1 = 2/L), which is a divergence there too.
     """
     surf = get_surface(surf)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -219,6 +221,8 @@ def run_outcome(surf, traj) -> dict:
         with np.errstate(invalid="ignore"):
             hit = np.flatnonzero(loss < ESCAPE_BELOW)
         out["escaped_at"] = float(hit[0]) if hit.size else -1.0
+        if reached < len(loss) - 1 and not hit.size:
+            out["diverged"] = 1.0
     else:
         out["final_gap"] = float(loss[reached] - surf.f(*surf.minimum))
         out["diverged"] = float(reached < len(loss) - 1)

@@ -245,8 +245,12 @@ class Explorer:
             else:
                 canvas = widgets.Output()
                 self._static_out = canvas
-            # Controls above the figure, wrapping into rows, so neither squeezes the other.
-            controls = widgets.Box(list(self.controls.values()),
+            # Controls above the figure, wrapping into rows, so neither squeezes the other. A text
+            # box gets a row of its own: its wrapper spans the row (the box itself may be narrower;
+            # a max-width on the box alone lets it wrap in beside a slider, mid-row).
+            children = [widgets.Box([w], layout=widgets.Layout(flex="1 0 100%", width="100%"))
+                        if isinstance(w, widgets.Textarea) else w for w in self.controls.values()]
+            controls = widgets.Box(children,
                                    layout=widgets.Layout(display="flex", flex_flow="row wrap",
                                                          align_items="center"))
             box = widgets.VBox(

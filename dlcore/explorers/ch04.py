@@ -299,9 +299,15 @@ class OptimizerExplorer(Explorer):
             escaped = int(outcome.get("escaped_at", -1))
             self.escape_marks[key].set_data([escaped] if escaped >= 0 else [], [values[escaped]] if escaped >= 0 else [])
             name = f"<b style='color:{matplotlib.colors.to_hex(colour)}'>{label}</b>"
-            if surf.minimum is None:
-                text = (f"escaped the saddle at step {escaped} (f < {fmt(ESCAPE_BELOW)})" if escaped >= 0
-                        else f"still near the saddle after {steps} steps: |y| = {fmt(values[reached])}")
+            if surf.minimum is None and outcome.get("diverged"):
+                # it blew up where f curves up (along x) before it got away along y: a real divergence
+                text = (f"<span style='color:#b00'>diverged</span> at step {reached + 1} without escaping "
+                        f"(|w| > 10⁶ while f ≥ {fmt(ESCAPE_BELOW)}: lr is too large where f curves up)")
+            elif surf.minimum is None:
+                text = ("started below the saddle (f < {0} at step 0)" if escaped == 0 else
+                        "escaped the saddle at step {1} (f < {0})" if escaped > 0 else
+                        "still near the saddle after {2} steps: |y| = {3}").format(
+                    fmt(ESCAPE_BELOW), escaped, steps, fmt(values[reached]))
                 if reached < len(loss) - 1:
                     text += f"; left the plotted plane at step {reached + 1} (f is unbounded below)"
             elif outcome["diverged"]:

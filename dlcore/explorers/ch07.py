@@ -394,8 +394,13 @@ class ConvExplorer(Explorer):
         ]
         if s["note"]:
             self.summary.append(("custom kernel", f"<span style='color:#b00'>{html.escape(s['note'])}</span>"))
-        for k, v in s["student"].items():
-            self.summary.append((html.escape(str(k)), fmt(v)))
+        for v in s["student"].values():     # one entry: the student's conv against dlcore's
+            if isinstance(v, float):
+                verdict = ("matches dlcore" if v <= 1e-9 else "<span style='color:#b00'>differs from dlcore</span>")
+                v = f"{verdict}: largest difference {fmt(v)}"
+            else:
+                v = f"<span style='color:#b00'>{html.escape(str(v))}</span>"
+            self.summary.append(("your conv2d_forward", v))
         self.set_numbers({
             "output channels": F,
             "conv H_out": int(z.shape[2]), "conv W_out": int(z.shape[3]),
@@ -435,9 +440,8 @@ class ConvExplorer(Explorer):
                                       continuous_update=True),
             "custom": widgets.Textarea(value=p["custom"], description="custom 3×3 per channel",
                                        continuous_update=False,
-                                       # a row of its own: the box never wraps mid-row with the sliders
-                                       layout=widgets.Layout(width="100%", max_width="520px", height="70px",
-                                                             flex="1 0 100%")),
+                                       # the explorer puts a text box on a row of its own (Explorer.widget)
+                                       layout=widgets.Layout(width="100%", max_width="520px", height="70px")),
         }
         for name, w in c.items():
             w.add_class(f"dl-ctl-{name}")

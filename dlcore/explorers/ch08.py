@@ -24,6 +24,7 @@ from matplotlib.patches import Rectangle
 from dlcore.chapters.ch08 import (  # noqa: F401 - the chapter's numbers, re-exported for its notebook
     POOL_K, backflow, dilate, full_conv_rot180, kernel_bank, load_input, stack_input, top_delta)
 from dlcore.explorers.base import Explorer, new_figure
+from dlcore.explorers.base import fmt as readable
 from dlcore.explorers.fastdraw import StaticLayer, TextGrid
 
 STEPS = (
@@ -300,8 +301,8 @@ class BackpropExplorer(Explorer):
         self.num_text.set_text("\n".join([
             f"Σδ top  = {d['sum delta top']:.3g}", f"Σδa     = {d['sum delta a']:.3g}" if step >= 1 else "",
             f"Σδz = db = {d['db']:.3g}" if step >= 2 else "",
-            f"max|δx − fullconv| = {d['max |dx - fullconv(dz, rot180 w)|']:.1e}" if step >= 3 else "",
-            f"max|dW − corr(x,δz)| = {d['max |dW - corr(x, dz)|']:.1e}" if step >= 3 else ""]))
+            f"max|δx − fullconv| = {readable(d['max |dx - fullconv(dz, rot180 w)|'], 2)}" if step >= 3 else "",
+            f"max|dW − corr(x,δz)| = {readable(d['max |dW - corr(x, dz)|'], 2)}" if step >= 3 else ""]))
         self.summary = self._summary(d, s["student"], step)
         self.set_numbers({**d, **s["student"]})
 

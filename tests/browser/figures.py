@@ -6,10 +6,13 @@ clipped (each label's scrollWidth ≤ its clientWidth, so "temperat…" cannot c
 Chinese glossary term renders real glyphs — two different characters draw different, non-empty
 pixels (a browser without a CJK font draws the same empty box for both); (3) answering the
 chapter's first self-check (run on its own: Run All stops at the first unsolved exercise) shows
-its feedback and explanation at once.
+its feedback and the explanation of the option chosen, at once; (4) a text box among the controls
+(chapter 7's custom kernel) sits on a row of its own instead of wrapping mid-row.
 """
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 
@@ -57,6 +60,40 @@ CJK_GLYPHS_JS = """
 """
 
 
+# A text box that shares its row with another control has wrapped mid-row.
+SHARED_ROW_JS = """
+(sel) => {
+  const out = [];
+  for (const root of document.querySelectorAll(sel)) {
+    if (root.offsetParent === null) continue;
+    const ctls = [...root.querySelectorAll('[class*="dl-ctl-"]')].filter(el => el.offsetParent !== null);
+    for (const box of ctls.filter(el => el.querySelector('textarea'))) {
+      const b = box.getBoundingClientRect();
+      for (const el of ctls) {
+        if (el === box || box.contains(el) || el.contains(box)) continue;
+        const r = el.getBoundingClientRect();
+        if (r.top < b.bottom - 1 && r.bottom > b.top + 1) out.push([box.className, el.className]);
+      }
+    }
+  }
+  return out;
+}
+"""
+
+
+def _first_self_check(chapter: str):
+    """The chapter's first self-check, built from its text source as the notebook cell builds it."""
+    import re
+
+    from dlcore.explorers.selfcheck import ask
+
+    text = (ROOT / "chapters" / f"{chapter}.py").read_text()
+    cell = next(c for c in re.split(r"^# %%.*$", text, flags=re.M) if "selfcheck import ask" in c)
+    ns = {"ask": ask}
+    exec(cell.replace("from dlcore.explorers.selfcheck import ask", "_check = None"), ns)  # noqa: S102
+    return eval(cell[cell.index("ask("):].strip(), ns)  # noqa: S307 - our own chapter text
+
+
 def _glossary_term(chapter: str) -> str:
     """The first Chinese term of the chapter's glossary table (two or more CJK characters)."""
     import re
@@ -89,6 +126,8 @@ def check_figures(page, chapter: str, artifacts) -> None:
     explorer.wait_for(state="visible", timeout=30_000)
     clipped = page.evaluate(CLIPPED_LABELS_JS, ".dl-explorer")
     assert not clipped, f"{chapter}: clipped control labels (text, scrollWidth, clientWidth): {clipped}"
+    shared = page.evaluate(SHARED_ROW_JS, ".dl-explorer")
+    assert not shared, f"{chapter}: a text box wraps mid-row beside other controls: {shared}"
 
     term = _glossary_term(chapter)
     _scroll_until(page, nb.locator(".jp-RenderedMarkdown td", has_text=term))
@@ -108,6 +147,9 @@ def check_figures(page, chapter: str, artifacts) -> None:
     check.locator(".dl-selfcheck-option").first.click()
     feedback = check.locator(".dl-selfcheck-feedback-body").first
     feedback.wait_for(state="visible", timeout=30_000)
-    text = feedback.inner_text()
-    assert ("Right." in text or "Not quite." in text) and len(text) > 40, text
+    text = " ".join(feedback.inner_text().split())
+    expected = _first_self_check(chapter).options[0]                 # option A was clicked
+    explanation = " ".join(html.unescape(re.sub(r"<[^>]+>", "", expected.explanation)).split())
+    assert ("A: Right." if expected.correct else "A: Not quite.") in text, text
+    assert explanation in text, (text, explanation)
     check.screenshot(path=str(artifacts / f"selfcheck_{chapter}.png"))
