@@ -36,6 +36,16 @@ def test_each_step_shows_that_steps_loss_accuracy_and_kernels(run):
         ex.update(step=121)
 
 
+def test_the_change_view_shows_how_far_each_weight_moved(run):
+    ex = training_explorer(step=120, kernels="change since step 0")
+    np.testing.assert_allclose(ex.image.get_array(), run["mosaics"][120] - run["mosaics"][0])
+    assert ex.numbers["kernel_change"] == pytest.approx(np.nanmax(np.abs(run["mosaics"][120] - run["mosaics"][0])))
+    ex.update(step=0)
+    assert ex.numbers["kernel_change"] == 0.0 and np.nanmax(np.abs(ex.image.get_array())) == 0.0
+    with pytest.raises(ValueError, match="kernels must be one of"):
+        ex.update(kernels="gradients")
+
+
 def test_the_kernels_change_with_training(run):
     first, last = run["mosaics"][0], run["mosaics"][-1]
     gap = np.isnan(first)

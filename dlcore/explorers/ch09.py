@@ -24,6 +24,10 @@ __all__ = ["PARAMS", "RECIPE", "reference_run", "init_params", "digits_split", "
            "training_explorer"]
 
 
+#: what the kernel panel shows: the weights at the step, or how far each moved from the start
+KERNEL_VIEWS = ("weights", "change since step 0")
+
+
 def _static_figure(figsize) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -64,7 +68,7 @@ class TrainingExplorer(Explorer):
         super().__init__(**params)
 
     def defaults(self) -> dict[str, Any]:
-        return {"step": 10}
+        return {"step": 10, "kernels": "weights"}
 
     def figure_kwargs(self) -> dict[str, Any]:
         return {"figsize": (10, 3.3)}
@@ -90,6 +94,7 @@ class TrainingExplorer(Explorer):
         lim = max(abs(lo), abs(hi))
         self.image = ax_k.imshow(run["mosaics"][0], cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
         ax_k.set(xticks=[], yticks=[], title="the 8 kernels (3×3) at this step")
+        self.lim = lim
         (self.cursor_l,) = ax_l.plot([0, 0], [run["losses"].min() * 0.8, run["losses"].max() * 1.2], color="k", lw=0.8)
         (self.cursor_a,) = ax_a.plot([0, 0], [0, 1.02], color="k", lw=0.8)
         (self.dot_a,) = ax_a.plot([], [], "o", color="tab:green", ms=5)
@@ -100,7 +105,14 @@ class TrainingExplorer(Explorer):
         step = int(params["step"])
         if not 0 <= step <= n:
             raise ValueError(f"training_explorer: step must be in 0..{n}, got {step}")
-        state = {"step": step, "acc": float(self.run["test_acc_steps"][step]),
+        if params["kernels"] not in KERNEL_VIEWS:
+            raise ValueError(f"training_explorer: kernels must be one of {list(KERNEL_VIEWS)}, got {params['kernels']!r}")
+        mosaic = self.run["mosaics"][step]
+        if params["kernels"] == "change since step 0":
+            mosaic = mosaic - self.run["mosaics"][0]
+        state = {"step": step, "acc": float(self.run["test_acc_steps"][step]), "mosaic": mosaic,
+                 "kernels": params["kernels"], "change": float(np.nanmax(np.abs(self.run["mosaics"][step]
+                                                                              - self.run["mosaics"][0]))),
                  "loss": float(self.run["losses"][step - 1]) if step else None,
                  "epoch": (step - 1) // self.run["steps_per_epoch"] + 1 if step else 0,
                  "yours": None}
@@ -113,11 +125,12 @@ class TrainingExplorer(Explorer):
         self.cursor_l.set_xdata([s, s])
         self.cursor_a.set_xdata([s, s])
         self.dot_a.set_data([s], [state["acc"]])
-        self.image.set_data(self.run["mosaics"][s])
-        numbers = {"step": s, "epoch": state["epoch"], "test_acc": state["acc"]}
+        self.image.set_data(state["mosaic"])
+        numbers = {"step": s, "epoch": state["epoch"], "test_acc": state["acc"], "kernel_change": state["change"]}
         rows = [("step", f"{s} of {len(self.run['losses'])}" + (f" (epoch {state['epoch']})" if s else
                                                                  " (the initial weights)")),
-                ("test accuracy", f"{100 * state['acc']:.1f} %")]
+                ("test accuracy", f"{100 * state['acc']:.1f} %"),
+                ("kernels shown", f"{state['kernels']} (the largest weight change so far {fmt(state['change'])})")]
         if state["loss"] is not None:
             numbers["batch_loss"] = state["loss"]
             rows.append(("batch loss (reference)", fmt(state["loss"])))
@@ -137,10 +150,13 @@ class TrainingExplorer(Explorer):
         w = widgets.IntSlider(value=self.params["step"], min=0, max=len(self.run["losses"]), description="step",
                               continuous_update=True)
         w.add_class("dl-ctl-step")
-        return {"step": w}
+        view = widgets.Dropdown(options=list(KERNEL_VIEWS), value=self.params["kernels"], description="kernels")
+        view.add_class("dl-ctl-kernels")
+        return {"step": w, "kernels": view}
 
 
 def training_explorer(your_losses=None, **params: Any) -> TrainingExplorer:
-    """Walk through the reference run: ``training_explorer(step=10)``; ``your_losses=`` (one loss per
-    step, from your ``train_cnn``) overlays your curve."""
+    """Walk through the reference run: ``training_explorer(step=10)``; ``kernels="change since step 0"``
+    shows how far each kernel weight moved; ``your_losses=`` (one loss per step, from your
+    ``train_cnn``) overlays your curve."""
     return TrainingExplorer(your_losses=your_losses, **params)
