@@ -26,7 +26,7 @@
 # 4. train a CNN with your own optimizer step and read its training curve.
 #
 # **Prerequisites**: chapters 2–8, with their exercises solved in your own copy of the course
-# (this notebook brings your code over; section 1).
+# (this notebook brings your code over; section 2).
 
 # %% nbgrader={"grade": false, "grade_id": "ch09-setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # %matplotlib widget
@@ -39,7 +39,20 @@ dlcore.testing.assert_untampered()  # the dlcore modules imported above join the
 np.set_printoptions(precision=4, suppress=True)
 
 # %% [markdown]
-# ## 1. Your own code, carried into this notebook
+# ## 1. What you will train
+#
+# This is the run you will reproduce with your own code: chapter 7's small CNN trained on the
+# digits for 120 steps (section 6 gives the recipe). Move the step slider through it: the batch
+# loss, the accuracy on 269 test digits the network never trains on, and its 8 convolution
+# kernels at that step. The kernels start as random 3×3 patches; "change since step 0" shows how
+# far each weight has moved. It is `dlcore`'s network, so it works before you have written
+# anything; at the end of the chapter your own training curve is drawn on top of this one.
+
+# %%
+ch09.training_explorer()
+
+# %% [markdown]
+# ## 2. Your own code, carried into this notebook
 #
 # Each chapter notebook is graded on its own, so this one must hold every function it uses. You
 # do not retype them: `carry` reads your saved chapter notebooks next to this one (in `make
@@ -70,7 +83,7 @@ carry("eval_numerical_gradient", "rel_error", "affine_forward", "affine_backward
       "max_pool2d_backward", "conv2d_backward")
 
 # %% [markdown]
-# ## 2. The network, and a convolution fast enough to train
+# ## 3. The network, and a convolution fast enough to train
 #
 # The network is chapter 7's, layer for layer, with its 1,370 parameters in a dict:
 #
@@ -182,9 +195,9 @@ for seed in range(5):
 # pass you wrote in chapter 8 already loops over kernel offsets and the padded image, not over
 # every image and kernel, so it is fast enough as it is.)
 #
-# ## 3. Forward and backward through the whole network, keeping every δ
+# ## 4. Forward and backward through the whole network, keeping every δ
 #
-# The forward pass is the table of section 2 read downwards; backpropagation reads it upwards,
+# The forward pass is the table of section 3 read downwards; backpropagation reads it upwards,
 # and each layer hands the error term δ (残差) at its input to the layer before it, as chapter 8
 # did for one layer at a time:
 #
@@ -207,13 +220,13 @@ for seed in range(5):
 #
 # ### Exercise 2 — `cnn_forward_backward` (5 points: the loss 1, every δ and gradient 3, a whole-network gradient check 1)
 #
-# Write the forward and backward pass of the network of section 2 from your own functions:
+# Write the forward and backward pass of the network of section 3 from your own functions:
 # `conv2d_forward_fast` (padding 1), ReLU (`np.maximum(z, 0)`), your `max_pool2d_forward`
 # (2×2), flatten (`reshape(N, -1)`, so the 128 inputs of the affine layer are ordered channel,
 # row, column), your `affine_forward`, your `cross_entropy`; then backward through
 # `cross_entropy_grad`, `affine_backward`, `max_pool2d_backward`, `relu_grad`, `conv2d_backward`.
 # Return the loss, the gradients of the four parameters, and the error terms δ at the four points
-# of section 3. Do not call `dlcore` (the grader's copy of it lacks these layers).
+# of section 4. Do not call `dlcore` (the grader's copy of it lacks these layers).
 #
 
 # %% nbgrader={"grade": false, "grade_id": "ch09-network-impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -319,7 +332,7 @@ except NotImplementedError as exc:
 
 
 # %% [markdown]
-# ## 4. One training step
+# ## 5. One training step
 #
 # A training step is the forward-backward pass on one batch followed by one optimizer step for
 # every parameter. Each parameter has its own momentum buffer (chapter 4's `state`), so the state
@@ -391,7 +404,7 @@ for k in params:
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 5. Training on the digits
+# ## 6. Training on the digits
 #
 # The recipe (the same for you and for the reference, so the two runs can be compared step by
 # step): start from `init_params(0)`; for each of **3 epochs** visit the 1,259 training digits in
@@ -470,15 +483,6 @@ with part(1, "the loss curve follows the recipe"):
 # %%
 ch09.plot_training_curves(your_losses if "your_losses" in dir() else None)
 
-# %% [markdown]
-# The explorer walks through the reference run one step at a time: the batch loss, the accuracy
-# on the test digits, and the 8 kernels of the convolution at that step. They start as random
-# 3×3 patches and, within a few dozen steps, turn into the stroke and edge detectors the network
-# classifies with.
-
-# %%
-ch09.training_explorer(your_losses=your_losses if "your_losses" in dir() else None)
-
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ch09-improve-prompt", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #
 # ## Written question (2 points)
@@ -521,7 +525,7 @@ ask("How many parameters does the capstone network have?", [
 
 # %%
 ask("What fraction of the entries of deltas['relu'] (δ at the ReLU output) is exactly 0?", [
-    ("at least three quarters", True, "Max pooling sends each δ to one cell of its 2×2 window; the other three get 0 (section 3)."),
+    ("at least three quarters", True, "Max pooling sends each δ to one cell of its 2×2 window; the other three get 0 (section 4)."),
     ("about half", False, "ReLU zeroes about half of z, but that is deltas['conv']; pooling already zeroes three of four cells."),
     ("none", False, "Max pooling's backward routes each δ to a single cell of its window."),
 ])
@@ -538,7 +542,7 @@ ask("Move the explorer's step slider: at which step does the reference first rea
 #
 # | English | 中文 | in this chapter |
 # |---|---|---|
-# | backpropagation | 反向传播 | the backward passes of section 3, output to input |
+# | backpropagation | 反向传播 | the backward passes of section 4, output to input |
 # | error term δ | 残差 | ∂loss/∂(a layer's output); each layer's backward turns its output's δ into its input's |
 # | affine (fully connected) layer | 全连接层 | logits = flat · fc_wᵀ + fc_b |
 # | convolution | 卷积 | conv2d_forward_fast: a loop over the kernel offsets, one array operation each |
