@@ -4,7 +4,8 @@ solution scores full marks, and the feedback says what went wrong.
 
 One sandboxed grading process per chapter (``autograder.trusted``, as ``grade`` uses it): the
 model solutions run first, then each mistake replaces its exercise's function, the exercise's
-test runs in the grader's process, and the model solution is put back.
+test runs in the grader's process, and the model solution is put back. The released stub of
+every exercise (``course/``) is graded the same way: an untouched exercise earns nothing.
 """
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ def _chapter_dir(ch: str) -> str:
     return next(p.name for p in (REPO / "solutions").iterdir() if p.name.startswith(ch + "_"))
 
 
+def _stubs(name: str) -> dict[str, str]:
+    """grade_id -> the released answer cell (the stub a student starts from) of every code exercise."""
+    nb = json.loads((REPO / "course" / name / f"{name}.ipynb").read_text())
+    return {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nb["cells"]
+            if c["cell_type"] == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+
+
 @pytest.fixture(scope="module")
 def graded():
     out = {}
@@ -54,6 +62,11 @@ def graded():
                  if trusted.is_test(c)}
         for g, (code, pts) in tests.items():
             steps.append(("test", f"{g}#model", code, pts))
+        for impl, stub in _stubs(name).items():
+            test = impl.replace("-impl", "-test")
+            if impl in model and test in tests:
+                steps += [("exec", f"{impl}#stub", stub), ("test", f"{test}#stub", *tests[test]),
+                          ("exec", impl, model[impl])]
         for kind in ("MISTAKES", "ALTERNATIVES"):
             for impl, named in getattr(MODULES[ch], kind, {}).items():
                 test = impl.replace("-impl", "-test")
@@ -84,6 +97,17 @@ def test_the_model_solution_scores_full_marks(graded, ch):
     for g, (_, pts) in tests.items():
         v = verdicts[f"{g}#model"]
         assert v.points == pts, (g, v.message)
+
+
+@pytest.mark.parametrize("ch", CHAPTERS)
+def test_every_released_stub_scores_nothing(graded, ch):
+    verdicts, tests = graded[ch]
+    stubs = {g: v for g, v in verdicts.items() if g.endswith("#stub")}
+    name = _chapter_dir(ch)
+    assert len(stubs) == len(_stubs(name)), (sorted(stubs), sorted(_stubs(name)))
+    for g, v in stubs.items():
+        assert v.points == 0 and v.max_points > 0, (g, v.points, v.message)
+        assert "not written yet" in v.message, (g, v.message)
 
 
 @pytest.mark.parametrize("ch, impl, mistake", CASES)
