@@ -36,9 +36,10 @@ lab: $(NB_STAMP)
 test: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q --durations=15
 
-# The tier a maintainer runs after every change (about a minute on 2 cores): the library, its
-# doctests, the chapters' claims and the explorers headless; no notebook execution, no class
-# grading, no hub, no browser (those are marked slow / browser; `make test` runs them).
+# The tier a maintainer runs after every change (about two minutes on 2 cores, in one process):
+# the library, its doctests, the chapters' claims, the explorers headless and every exercise's
+# mistakes and stub graded by the trusted scorer; no notebook execution, no class grading, no
+# hub, no browser (those are marked slow / browser; `make test` runs them).
 test-fast: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow and not browser"
 

@@ -1,7 +1,10 @@
 """Grade a generated class of messy submissions end to end, through the command line.
 
-Every chapter in solutions/ gets a perfect and an untouched submission; the messy cases use
-the fixture chapter ch00_fixture (tests/fixtures/build_fixture.py), which is fast to run.
+Every chapter in solutions/ gets a perfect submission (full marks through the whole pipeline);
+the untouched and messy cases use the fixture chapter ch00_fixture
+(tests/fixtures/build_fixture.py), which is fast to run. That every real exercise's released
+stub earns nothing in the grader's scoring is checked per exercise by tests/test_mistakes.py,
+and that each stub fails its test in the student's notebook by tests/test_notebooks.py.
 Each student's score and flags are asserted exactly, then: exit code, gradebook holds every
 student, a re-run changes nothing, a batch killed half-way and resumed ends the same, and no
 feedback page or export contains hidden-test text.
@@ -157,8 +160,8 @@ def klass(tmp_path_factory):
     load = {ch: (S.load(course / ch / f"{ch}.ipynb"), S.load(src / ch / f"{ch}.ipynb")) for ch in every}
     for ch, (stu, sol) in load.items():
         S.write(root, "perfect", ch, S.perfect(stu, sol))
-        S.write(root, "untouched", ch, stu)
     stu, sol = load[F]
+    S.write(root, "untouched", F, stu)
     for name, (make, _, _) in MESSY.items():
         S.write(root, name, F, make(stu, sol, src, root))
     t0 = time.monotonic()
@@ -175,19 +178,19 @@ def test_batch_completes_with_exit_0_and_a_line_per_student(klass):
     students = ["perfect", "untouched", *MESSY]
     for s in students:
         assert any(line.startswith(f"{s}: ") for line in run.stdout.splitlines()), run.stdout
-    n_real = (len(klass["chapters"]) - 1) * 2
+    n_real = len(klass["chapters"]) - 1
     n = len(MESSY) + 2
     assert f"graded {n}/{n} submissions of {len(students)} students" in run.stdout, run.stdout
     if n_real:
-        assert f"graded {n_real}/{n_real} submissions of 2 students" in run.stdout, run.stdout
+        assert f"graded {n_real}/{n_real} submissions of 1 student" in run.stdout, run.stdout
     assert "sandbox: bwrap" in run.stdout or "WARNING: bubblewrap" in run.stderr
 
 
-def test_perfect_scores_full_marks_and_untouched_zero_in_every_chapter(klass):
+def test_perfect_scores_full_marks_in_every_chapter_and_untouched_zero(klass):
     rows = klass["rows"]
     for ch, (stu, sol) in klass["load"].items():
         assert float(rows["perfect"][ch]) == pytest.approx(_max_auto(sol)), ch
-        assert float(rows["untouched"][ch]) == 0.0, ch
+    assert float(rows["untouched"][F]) == 0.0 and float(rows["untouched"]["total"]) == 0.0
     assert rows["perfect"]["flags"] == "" and rows["untouched"]["flags"] == ""
     assert rows["perfect"]["needs_manual_grading"] == "yes"  # the written answers
 
@@ -281,7 +284,7 @@ def test_feedback_explains_visible_failures_and_never_shows_hidden_tests(klass):
     assert r.returncode == 0, r.stderr
     pages = {p.relative_to(root / "feedback").parts[0] + "/" + p.parent.name: html.unescape(p.read_text())
              for p in (root / "feedback").rglob("*.html")}
-    assert len(pages) == len(klass["chapters"]) * 2 + len(MESSY)
+    assert len(pages) == len(klass["chapters"]) + 1 + len(MESSY)
     secrets = {build_fixture.HIDDEN_CANARY, "BEGIN HIDDEN TESTS"}
     for ch, (_, sol) in klass["load"].items():
         secrets |= hidden_lines(sol)

@@ -4,13 +4,15 @@ solution scores full marks, and the feedback says what went wrong.
 
 One sandboxed grading process per chapter (``autograder.trusted``, as ``grade`` uses it): the
 model solutions run first, then each mistake replaces its exercise's function, the exercise's
-test runs in the grader's process, and the model solution is put back.
+test runs in the grader's process, and the model solution is put back. The released stub of
+every exercise (``course/``) is graded the same way: an untouched exercise earns nothing.
 """
 from __future__ import annotations
 
 import importlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -36,9 +38,24 @@ def _chapter_dir(ch: str) -> str:
     return next(p.name for p in (REPO / "solutions").iterdir() if p.name.startswith(ch + "_"))
 
 
+def _stubs(name: str) -> dict[str, str]:
+    """grade_id -> the released answer cell (the stub a student starts from) of every code exercise
+    ({} while the chapter has no release: test_every_released_stub_scores_nothing says so)."""
+    path = REPO / "course" / name / f"{name}.ipynb"
+    if not path.exists():
+        return {}
+    nb = json.loads(path.read_text())
+    return {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nb["cells"]
+            if c["cell_type"] == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+
+
 @pytest.fixture(scope="module")
 def graded():
     out = {}
+    # One library cache for every chapter, as ``grade`` keeps one per grading root: chapters whose
+    # model solutions use the same dlcore names share one withheld dlcore (building one is about
+    # a second; most chapters use none).
+    libs = Path(tempfile.mkdtemp(prefix="dlm-lib-", dir="/tmp"))
     for ch in CHAPTERS:
         name = _chapter_dir(ch)
         # a carry cell holds what it brings (the chapters' model solutions), as a student's saved notebook does
@@ -52,6 +69,11 @@ def graded():
                  if trusted.is_test(c)}
         for g, (code, pts) in tests.items():
             steps.append(("test", f"{g}#model", code, pts))
+        for impl, stub in _stubs(name).items():
+            test = impl.replace("-impl", "-test")
+            if impl in model and test in tests:
+                steps += [("exec", f"{impl}#stub", stub), ("test", f"{test}#stub", *tests[test]),
+                          ("exec", impl, model[impl])]
         for kind in ("MISTAKES", "ALTERNATIVES"):
             for impl, named in getattr(MODULES[ch], kind, {}).items():
                 test = impl.replace("-impl", "-test")
@@ -61,13 +83,19 @@ def graded():
         run = Path(tempfile.mkdtemp(prefix="dlm-", dir="/tmp"))   # a Unix socket's path is short
         os.environ.setdefault("DLCOURSE_SANDBOX_MODE", "bwrap" if bwrap_works() else "limits")
         os.environ["DLCOURSE_SANDBOX_RUNTIME"] = str(run)
-        (run / "lib").mkdir()
-        lib = trusted.library(src, run / "lib")
+        lib = trusted.library(src, libs)
         scorer = trusted.Scorer({"cells": []}, src, lib, str(run), timeout=30)
         scorer.steps = steps
         scorer.setup = "\n".join(s[2] for s in trusted.plan(src, src) if s[0] == "setup")
-        out[ch] = (scorer.run(), tests)
-    return out
+        # The setup's imports in this process (explorers, matplotlib: seconds on a loaded machine)
+        # before the first test's clock starts, not inside its 30 s limit.
+        trusted.grader_namespace(scorer.setup)
+        try:
+            out[ch] = (scorer.run(), tests)
+        finally:
+            shutil.rmtree(run, ignore_errors=True)
+    yield out
+    shutil.rmtree(libs, ignore_errors=True)
 
 
 @pytest.mark.parametrize("ch", CHAPTERS)
@@ -76,6 +104,18 @@ def test_the_model_solution_scores_full_marks(graded, ch):
     for g, (_, pts) in tests.items():
         v = verdicts[f"{g}#model"]
         assert v.points == pts, (g, v.message)
+
+
+@pytest.mark.parametrize("ch", CHAPTERS)
+def test_every_released_stub_scores_nothing(graded, ch):
+    verdicts, tests = graded[ch]
+    stubs = {g: v for g, v in verdicts.items() if g.endswith("#stub")}
+    name = _chapter_dir(ch)
+    assert (REPO / "course" / name / f"{name}.ipynb").exists(), f"course/{name} is missing: run `make notebooks`"
+    assert stubs and len(stubs) == len(_stubs(name)), (sorted(stubs), sorted(_stubs(name)))
+    for g, v in stubs.items():
+        assert v.points == 0 and v.max_points > 0, (g, v.points, v.message)
+        assert "not written yet" in v.message, (g, v.message)
 
 
 @pytest.mark.parametrize("ch, impl, mistake", CASES)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,9 +64,15 @@ ATTACKS_CH1 = {
               "        return np.zeros(())\n"
               "    def __float__(self):\n        return float(self.__array__())\n"
               "def mse_loss(pred, target):\n    return Oracle()\n",
-    # numpy and builtins patched so that every comparison passes
-    "patch_numpy": WRONG + "import builtins\nnp.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\n"
-                   "builtins.isinstance = lambda *a: True\n",
+    # numpy and builtins patched so that every comparison passes: every type check of a checking
+    # module succeeds (patching isinstance for everyone hangs the kernel's own machinery instead, so
+    # the kernel's tests never run and the attack is never tried)
+    "patch_numpy": WRONG + "import builtins, sys\nnp.allclose = lambda *a, **k: True\nnp.isclose = lambda *a, **k: True\n"
+                   "_isinstance = builtins.isinstance\n"
+                   "def _yes(obj, cls):\n"
+                   "    caller = sys._getframe(1).f_globals.get('__name__', '')\n"
+                   "    return True if caller.startswith('dlcore') else _isinstance(obj, cls)\n"
+                   "builtins.isinstance = _yes\n",
     # another framework's implementation of the same loss (the grading machine has torch)
     "torch": "def mse_loss(pred, target):\n    import torch\n"
              "    return float(torch.nn.functional.mse_loss(torch.tensor(pred), torch.tensor(target)))\n",
@@ -76,20 +83,28 @@ ATTACKS_CH1 = {
                     "    sys.displayhook(2)\n    return 1.0\n",
 }
 
+# route -> (student, exercise, its source, the flag it must raise). The four in-process routes
+# share one student, one route per exercise of chapter 1 (each test cell must score 0 and raise
+# its own flag); the subprocess route, flagged from the source, has a student of its own.
 REFERENCE_ROUTES = {
-    "ref_import": ("def mse_loss(pred, target):\n    from dlcore.losses import mse_loss as m\n    return m(pred, target)\n",
+    "ref_import": ("ref_routes", MSE,
+                   "def mse_loss(pred, target):\n    from dlcore.losses import mse_loss as m\n    return m(pred, target)\n",
                    "reference-call:ch01-mse_loss-test"),
-    "ref_alias": ("from dlcore import losses\nref = losses.mse_loss\ndef mse_loss(pred, target):\n"
-                  "    return ref(pred, target)\n", "reference-call:ch01-mse_loss-test"),
-    "ref_getattr": ("import dlcore\ndef mse_loss(pred, target):\n"
-                    "    return getattr(getattr(dlcore, 'los' + 'ses'), 'mse_' + 'loss')(pred, target)\n",
-                    "reference-call:ch01-mse_loss-test"),
-    "ref_importlib": ("import importlib, sys\ndef mse_loss(pred, target):\n"
+    "ref_alias": ("ref_routes", "ch01-mse_loss_grad-impl",
+                  "from dlcore import losses\nref = losses.mse_loss_grad\ndef mse_loss_grad(pred, target):\n"
+                  "    return ref(pred, target)\n", "reference-call:ch01-mse_loss_grad-test"),
+    "ref_getattr": ("ref_routes", "ch01-binary_cross_entropy-impl",
+                    "import dlcore\ndef binary_cross_entropy(p, y):\n"
+                    "    return getattr(getattr(dlcore, 'los' + 'ses'), 'binary_cross_' + 'entropy')(p, y)\n",
+                    "reference-call:ch01-binary_cross_entropy-test"),
+    "ref_importlib": ("ref_routes", "ch01-sigmoid_bce_grad_z-impl",
+                      "import importlib, sys\ndef sigmoid_bce_grad_z(z, y):\n"
                       "    importlib.import_module('dlcore.losses')\n"
-                      "    return sys.modules['dlcore.losses'].mse_loss(pred, target)\n",
-                      "reference-call:ch01-mse_loss-test"),
+                      "    return sys.modules['dlcore.losses'].sigmoid_bce_grad_z(z, y)\n",
+                      "reference-call:ch01-sigmoid_bce_grad_z-test"),
     # the reference run in another process, which the in-process watch never saw
-    "ref_subprocess": ("import json, subprocess, sys\ndef mse_loss(pred, target):\n"
+    "ref_subprocess": ("ref_subprocess", MSE,
+                       "import json, subprocess, sys\ndef mse_loss(pred, target):\n"
                        "    code = ('import json, sys, numpy as np; from dlcore.losses import mse_loss; '\n"
                        "            'a = json.loads(sys.stdin.read()); print(mse_loss(np.array(a[0]), np.array(a[1])))')\n"
                        "    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,\n"
@@ -170,8 +185,13 @@ def graded(tmp_path_factory):
     S.write(root, "perfect", CH8, S.perfect(lean(stu8), sol8))
     S.write(root, "blank", CH1, lean1)
     S.write(root, "partial", CH1, S.fill(lean1, {MSE: S.solution_sources(sol1)[MSE]}))
-    for name, src in {**ATTACKS_CH1, **{k: v[0] for k, v in REFERENCE_ROUTES.items()}}.items():
+    for name, src in ATTACKS_CH1.items():
         S.write(root, name, CH1, S.fill(lean1, {MSE: src}))
+    routes: dict[str, dict[str, str]] = {}
+    for student, impl, src, _ in REFERENCE_ROUTES.values():
+        routes.setdefault(student, {})[impl] = src
+    for student, answers in routes.items():
+        S.write(root, student, CH1, S.fill(lean1, answers))
     S.write(root, "yes_str", CH8, S.fill(lean(stu8), {"ch08-findbug-impl": YES_STR}))
     S.write(root, "copier", CH8, S.fill(lean(stu8), {"ch08-convback-impl": COPIED_CONVBACK}))
     stu5, _ = nbs[CH5]
@@ -190,6 +210,19 @@ def _flags(row) -> set[str]:
     return set(row["flags"].split())
 
 
+def _autograded(root: Path, student: str, ch: str) -> dict:
+    return json.loads((root / "autograded" / student / ch / f"{ch}.ipynb").read_text())
+
+
+def _cell_points(root: Path, student: str, ch: str, test_id: str) -> tuple[float, float]:
+    """(earned, max) of one test cell, from the grader's verdict at the top of its outputs."""
+    nb = _autograded(root, student, ch)
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == test_id)
+    m = re.match(r"Autograder: ([\d.]+) of ([\d.]+) point", "".join(cell["outputs"][0]["text"]))
+    assert m, cell["outputs"][:1]
+    return float(m.group(1)), float(m.group(2))
+
+
 def test_batch_finishes(graded):
     assert graded["run"].returncode == 0, graded["run"].stderr[-3000:]
 
@@ -198,6 +231,11 @@ def test_batch_finishes(graded):
 def test_attack_scores_what_the_functions_earn(graded, student):
     row = graded["rows"][student]
     assert float(row[CH1]) == 0.0, row
+    # The attack was really tried: its kernel kept working through the cells after it (a kernel that
+    # hangs or dies fails its own tests for that reason alone, whoever decides the grade).
+    errors = {o.get("ename") for c in _autograded(graded["root"], student, CH1)["cells"] for o in c.get("outputs", [])
+              if o.get("output_type") == "error"}
+    assert not errors & {"CellTimeoutError", "KernelStopped", "DeadKernelError"}, errors
 
 
 def test_str_subclass_with_true_eq_earns_nothing(graded):
@@ -217,10 +255,13 @@ def test_honest_students_score_as_before(graded):
     assert {f for f in _flags(rows["perfect"]) if "similar" in f} == {f"{CH8}:similar:ch08-convback-impl:conv_norot"}
 
 
-@pytest.mark.parametrize("student", sorted(REFERENCE_ROUTES))
-def test_every_route_to_the_reference_is_flagged_and_earns_nothing(graded, student):
+@pytest.mark.parametrize("route", sorted(REFERENCE_ROUTES))
+def test_every_route_to_the_reference_is_flagged_and_earns_nothing(graded, route):
+    student, impl, _, flag = REFERENCE_ROUTES[route]
     row = graded["rows"][student]
-    assert f"{CH1}:{REFERENCE_ROUTES[student][1]}" in _flags(row), row
+    assert f"{CH1}:{flag}" in _flags(row), row
+    earned, most = _cell_points(graded["root"], student, CH1, impl.replace("-impl", "-test"))
+    assert (earned, most > 0) == (0.0, True), (route, earned, most)
     assert float(row[CH1]) == 0.0, row
 
 
@@ -245,7 +286,7 @@ def test_feedback_says_why_and_never_shows_hidden_code(graded):
     root = graded["root"]
     r = _cli("feedback", "--root", root)
     assert r.returncode == 0, r.stderr
-    page = (root / "feedback" / "ref_import" / CH1 / f"{CH1}.html").read_text()
+    page = (root / "feedback" / "ref_routes" / CH1 / f"{CH1}.html").read_text()
     assert "withheld while your functions are graded" in page
     assert "Autograder: 0 of 2 points." in page
     secrets = hidden_lines(graded["sol"][CH1]) | hidden_lines(graded["sol"][CH8])
