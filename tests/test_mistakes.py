@@ -46,7 +46,8 @@ def _stubs(name: str) -> dict[str, str]:
         return {}
     nb = json.loads(path.read_text())
     return {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nb["cells"]
-            if c["cell_type"] == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+            if c["cell_type"] == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")
+            and not is_carry_cell(c)}
 
 
 @pytest.fixture(scope="module")
