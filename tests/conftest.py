@@ -22,7 +22,7 @@ def torch():
     return pytest.importorskip("torch")
 
 
-# `make test` and `make test-fast` run on two pytest-xdist workers (`-n 2 --dist loadgroup`).
+# `make test-fast` runs on two pytest-xdist workers (`-n 2 --dist loadgroup`; `make test` may too).
 # Every file stays whole on one worker (its module-scoped fixtures are built once), and the files
 # that grade through the sandbox share one worker, one after another: a grading run takes the
 # machine's uid slots and runs its students side by side already, and two at once would compete
