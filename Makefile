@@ -31,11 +31,10 @@ lab: $(NB_STAMP)
 	$(BIN)/python -m dlcore.workspace --course course --workspace workspace
 	JUPYTER_CONFIG_PATH=$(CURDIR)/workspace/.jupyter $(BIN)/jupyter lab --notebook-dir=workspace $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# `make test-fast` runs on two pytest-xdist workers: each test file stays whole on one, and the
-# files that grade through the sandbox share one worker, one at a time (tests/conftest.py). The
-# full suite runs in one process: its grading and browser tests keep both cores busy already
-# (on two workers it took as long, 17 min, with every test's time limits under more load).
-XDIST ?= -n 2 --dist loadgroup
+# `make test-fast` runs on two pytest-xdist workers, each test file whole on one (its module
+# fixtures are built once). The full suite runs in one process: on two workers it took nearly as
+# long (17 against 18.5 min), with every grading test's time limits under more load.
+XDIST ?= -n 2 --dist loadfile
 
 # One BLAS thread per process: the suite runs kernels side by side on 2 cores, where
 # OpenBLAS's threads fight each other and small matrix products get 10-40x slower.
