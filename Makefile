@@ -41,7 +41,7 @@ XDIST ?= -n 2 --dist loadfile
 test: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q --durations=15
 
-# The tier a maintainer runs after every change (about 75 s on 2 cores): the
+# The tier a maintainer runs after every change (about 95 s on 2 cores): the
 # library, its doctests, the chapters' claims, the explorers headless and every exercise's
 # mistakes and stub graded by the trusted scorer; no notebook execution, no class grading, no
 # hub, no browser (those are marked slow / browser; `make test` runs them).
