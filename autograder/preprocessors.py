@@ -44,6 +44,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearSolutions, DeduplicateIds, Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
+from dlcore.carry import is_carry_cell  # noqa: F401 - also the tests' name for it
 from dlcore.testing import INTEGRITY_MARK  # defined once, in the checking module
 
 KERNEL_DIED = "KernelDied"
@@ -327,12 +328,6 @@ class SanitizeNotebook(NbGraderPreprocessor):
                 node["execution_count"] = out.get("execution_count") if isinstance(out.get("execution_count"), int) else None
             return node
         return None
-
-
-def is_carry_cell(cell) -> bool:
-    """A cell whose answer is a ``carry(...)`` call (``dlcourse: {"carry": true}`` in its metadata):
-    the student runs it and it fills itself with the student's own functions (:mod:`dlcore.carry`)."""
-    return bool(cell.get("metadata", {}).get("dlcourse", {}).get("carry"))
 
 
 class ClearSolutionsKeepCarry(ClearSolutions):

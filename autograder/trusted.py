@@ -618,8 +618,7 @@ def run_test(session_factory, gid: str, source: str, points: float, setup: str, 
     recorded = v.parts
     problem = ""
     if log.warnings and error is None:
-        problem = (f"your function emitted a warning ({log.warnings[0]}); a test whose code warns scores 0, "
-                   "as the exercise says")
+        problem = _warned(log.warnings[0])
     elif log.stderr and error is None:
         problem = f"your function wrote to stderr ({log.stderr[0].strip()[:200]!r}); a test that writes to stderr scores 0"
     if error is not None:
@@ -661,14 +660,18 @@ def _short(text: str, n: int = 300) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def _warned(warning: str) -> str:
+    """Why a test that warned scores 0, and where to look."""
+    return (f"your function emitted a warning ({warning}), and a test whose code warns scores 0, as the exercise "
+            "says; look for the step that overflows, divides by zero or takes the log of 0 — usually on inputs of "
+            "large magnitude")
+
+
 def describe(exc: BaseException, hidden: bool) -> str:
     """What went wrong, for the student; a hidden test says which kind of case, never its values."""
     warned = exc.etype if isinstance(exc, StudentError) else type(exc).__name__
     if warned.endswith("Warning"):
-        said = _short(exc.message if isinstance(exc, StudentError) else str(exc), 160)
-        text = (f"your function emitted a warning ({warned}: {said}), and a test whose code warns scores 0, as the "
-                "exercise says; look for the step that overflows, divides by zero or takes the log of 0 — usually "
-                "on inputs of large magnitude")
+        text = _warned(f"{warned}: {_short(exc.message if isinstance(exc, StudentError) else str(exc), 160)}")
         return ("a hidden test of this cell failed: " + text) if hidden else text
     if isinstance(exc, StudentError):
         where = f" ({exc.where})" if exc.where else ""

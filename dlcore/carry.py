@@ -59,6 +59,11 @@ def _nbg(cell: dict) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
+def is_carry_cell(cell: dict) -> bool:
+    """A cell whose answer is a ``carry(...)`` call (``dlcourse: {"carry": true}`` in its metadata)."""
+    return bool(cell.get("metadata", {}).get("dlcourse", {}).get("carry"))
+
+
 def _is_stub(fn: ast.AST) -> bool:
     for node in ast.walk(fn):
         if isinstance(node, ast.Raise) and node.exc is not None:
@@ -133,8 +138,7 @@ def _load(nb_path: Path) -> tuple[list[_Cell], dict[str, str]]:
     cells = []
     for cell in nb.get("cells", []):
         m = _nbg(cell)
-        if cell.get("cell_type") != "code" or not m.get("solution") or (cell.get("metadata", {})
-                                                                        .get("dlcourse", {}).get("carry")):
+        if cell.get("cell_type") != "code" or not m.get("solution") or is_carry_cell(cell):
             continue
         # (an instructor's notebook carries its model solutions: their markers stay behind)
         text = "".join(line for line in _text(cell).splitlines(keepends=True) if not _MARKER.match(line))
@@ -235,7 +239,7 @@ def expand(nb: dict, here: Path | str) -> dict:
 
     nb = copy.deepcopy(nb)
     for cell in nb.get("cells", []):
-        if cell.get("metadata", {}).get("dlcourse", {}).get("carry"):
+        if is_carry_cell(cell):
             names = carry_call(_text(cell))
             if names:
                 cell["source"] = carried_source(names, here)

@@ -15,7 +15,7 @@ import functools
 
 import numpy as np
 
-from dlcore import conv, data, linear, losses, pooling
+from dlcore import conv, data, linear, losses, optim, pooling
 from dlcore.chapters._shared import small_cnn
 
 __all__ = ["PARAMS", "LAYERS", "RECIPE", "init_params", "digits_split", "forward", "forward_backward",
@@ -80,16 +80,14 @@ def train(params: dict, X: np.ndarray, y: np.ndarray, *, epochs: int, lr: float,
     """Train with :data:`RECIPE`'s loop; returns ``(params, losses)`` (one loss per batch), and
     the parameters after every step as a third item with ``snapshots=True``."""
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
-    bufs: dict[str, np.ndarray] = {}
+    opt = optim.SGD(list(params.values()), lr=lr, momentum=momentum)   # updates params' arrays in place
     out, snaps = [], []
     for _ in range(epochs):
         order = rng.permutation(len(X))
         for i in range(0, len(X), batch_size):
             batch = order[i:i + batch_size]
             loss, grads, _ = forward_backward(params, X[batch], y[batch])
-            for k in params:
-                bufs[k] = grads[k].copy() if k not in bufs else momentum * bufs[k] + grads[k]
-                params[k] = params[k] - lr * bufs[k]
+            opt.step([grads[k] for k in params])
             out.append(loss)
             if snapshots:
                 snaps.append({k: v.copy() for k, v in params.items()})
@@ -123,10 +121,12 @@ def first_difference(got_loss, got_grads, got_deltas, params, x, y, rtol: float 
     return None
 
 
+@functools.lru_cache(maxsize=2)
 def reference_run(seed: int = RECIPE["seed"]) -> dict:
     """The reference network trained with :data:`RECIPE` from :func:`init_params` (``seed``):
-    ``losses`` per step, ``test_acc`` per epoch and at the end, ``snapshots`` per step, and the
-    learned kernels."""
+    ``losses`` per step, ``snapshots`` (the parameters after each step), the trained ``params``
+    and ``init``, ``initial_test_acc`` and ``test_acc``. Cached: a grader scoring a class trains it
+    once; do not change what it returns."""
     split = digits_split()
     p0 = init_params(seed)
     r = RECIPE

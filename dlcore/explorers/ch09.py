@@ -94,7 +94,6 @@ class TrainingExplorer(Explorer):
         lim = max(abs(lo), abs(hi))
         self.image = ax_k.imshow(run["mosaics"][0], cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
         ax_k.set(xticks=[], yticks=[], title="the 8 kernels (3×3) at this step")
-        self.lim = lim
         (self.cursor_l,) = ax_l.plot([0, 0], [run["losses"].min() * 0.8, run["losses"].max() * 1.2], color="k", lw=0.8)
         (self.cursor_a,) = ax_a.plot([0, 0], [0, 1.02], color="k", lw=0.8)
         (self.dot_a,) = ax_a.plot([], [], "o", color="tab:green", ms=5)
